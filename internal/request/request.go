@@ -1,0 +1,149 @@
+// Package request reads what infermetrics needs from a chat-completions
+// request body, and adds stream_options.include_usage to it.
+package request
+
+import (
+	"strings"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// Info is what a request asked for. Numeric fields are set only when the
+// matching Has flag is.
+type Info struct {
+	Model        string
+	Stream       bool
+	IncludeUsage bool // stream_options.include_usage is true
+
+	MaxTokens        int64
+	HasMaxTokens     bool
+	Temperature      float64
+	HasTemperature   bool
+	TopP             float64
+	HasTopP          bool
+	FrequencyPenalty float64
+	HasFrequency     bool
+	PresencePenalty  float64
+	HasPresence      bool
+	Seed             int64
+	HasSeed          bool
+	N                int64
+	Stop             []string
+
+	// OutputType is "json" when response_format asks for a JSON object or
+	// schema, "text" when it asks for text, "" when absent.
+	OutputType string
+	// NoReasoning is set when the request asked for no or minimal
+	// reasoning; NoReasoningBy names the switch that said so.
+	NoReasoning   bool
+	NoReasoningBy string
+}
+
+// Parse reads body. A body that is not a JSON object yields the zero Info.
+func Parse(body []byte) Info {
+	var in Info
+	if !gjson.ValidBytes(body) {
+		return in
+	}
+	r := gjson.ParseBytes(body)
+	if !r.IsObject() {
+		return in
+	}
+	r.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			in.Model = v.String()
+		case "stream":
+			in.Stream = v.Type == gjson.True
+		case "stream_options":
+			in.IncludeUsage = v.Get("include_usage").Type == gjson.True
+		case "max_completion_tokens":
+			in.MaxTokens, in.HasMaxTokens = v.Int(), v.Type == gjson.Number
+		case "max_tokens":
+			if !in.HasMaxTokens {
+				in.MaxTokens, in.HasMaxTokens = v.Int(), v.Type == gjson.Number
+			}
+		case "temperature":
+			in.Temperature, in.HasTemperature = v.Float(), v.Type == gjson.Number
+		case "top_p":
+			in.TopP, in.HasTopP = v.Float(), v.Type == gjson.Number
+		case "frequency_penalty":
+			in.FrequencyPenalty, in.HasFrequency = v.Float(), v.Type == gjson.Number
+		case "presence_penalty":
+			in.PresencePenalty, in.HasPresence = v.Float(), v.Type == gjson.Number
+		case "seed":
+			in.Seed, in.HasSeed = v.Int(), v.Type == gjson.Number
+		case "n":
+			in.N = v.Int()
+		case "stop":
+			if v.IsArray() {
+				for _, s := range v.Array() {
+					in.Stop = append(in.Stop, s.String())
+				}
+			} else if v.Type == gjson.String {
+				in.Stop = []string{v.Str}
+			}
+		case "response_format":
+			switch v.Get("type").String() {
+			case "json_object", "json_schema":
+				in.OutputType = "json"
+			case "text":
+				in.OutputType = "text"
+			}
+		}
+		return true
+	})
+	in.NoReasoning, in.NoReasoningBy = noReasoning(r)
+	return in
+}
+
+// noReasoning recognises the switches that ask a model not to reason:
+//
+//   - reasoning_effort "none" or "minimal" (OpenAI, and servers that copy it)
+//   - reasoning.effort "none" or "minimal", reasoning.enabled false,
+//     reasoning.max_tokens 0 (OpenRouter)
+//   - thinking.type "disabled" (Z.ai GLM, DeepSeek, Anthropic-compatible)
+//   - enable_thinking false (Alibaba DashScope, Qwen)
+//   - chat_template_kwargs.enable_thinking or .thinking false (vLLM, SGLang)
+//   - think false (Ollama)
+func noReasoning(r gjson.Result) (bool, string) {
+	if e := strings.ToLower(r.Get("reasoning_effort").String()); e == "none" || e == "minimal" {
+		return true, "reasoning_effort=" + e
+	}
+	if e := strings.ToLower(r.Get("reasoning.effort").String()); e == "none" || e == "minimal" {
+		return true, "reasoning.effort=" + e
+	}
+	if v := r.Get("reasoning.enabled"); v.Type == gjson.False {
+		return true, "reasoning.enabled=false"
+	}
+	if v := r.Get("reasoning.max_tokens"); v.Type == gjson.Number && v.Int() == 0 {
+		return true, "reasoning.max_tokens=0"
+	}
+	if strings.ToLower(r.Get("thinking.type").String()) == "disabled" {
+		return true, "thinking.type=disabled"
+	}
+	if r.Get("enable_thinking").Type == gjson.False {
+		return true, "enable_thinking=false"
+	}
+	if r.Get("chat_template_kwargs.enable_thinking").Type == gjson.False {
+		return true, "chat_template_kwargs.enable_thinking=false"
+	}
+	if r.Get("chat_template_kwargs.thinking").Type == gjson.False {
+		return true, "chat_template_kwargs.thinking=false"
+	}
+	if r.Get("think").Type == gjson.False {
+		return true, "think=false"
+	}
+	return false, ""
+}
+
+// IncludeUsage returns body with stream_options.include_usage set to true,
+// or body unchanged and false if it cannot be edited.
+func IncludeUsage(body []byte) ([]byte, bool) {
+	out, err := sjson.SetBytes(body, "stream_options.include_usage", true)
+	if err != nil {
+		return body, false
+	}
+	return out, true
+}
