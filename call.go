@@ -1,0 +1,266 @@
+package infermetrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// A Call is the record of one HTTP attempt of a chat completion: what was
+// asked, when each part of the answer arrived, what it cost, and whether it
+// was what the application asked for.
+//
+// Durations are offsets from Start, measured on the monotonic clock; a zero
+// duration means the moment did not happen (no chunk, no token, no answer).
+// Token counts follow the OpenTelemetry GenAI conventions: InputTokens
+// includes CachedInputTokens, OutputTokens includes ReasoningTokens.
+//
+// A *Call passed to the function given to [WithOnCall] is valid only until
+// that function returns: the library reuses it. Copy what you keep (the
+// Clone method copies it all).
+type Call struct {
+	// ResponseID is the response's id ("chatcmpl-…"), the first one seen.
+	ResponseID string
+	// RequestModel is the model named in the request body.
+	RequestModel string
+	// ResponseModel is the model named in the response.
+	ResponseModel string
+	// Provider is the gen_ai.provider.name value: set with [WithProvider]
+	// or inferred from the host (see the README's provider table).
+	Provider string
+	// ServerAddress and ServerPort identify the endpoint.
+	ServerAddress string
+	ServerPort    int
+	// Stream reports whether the request asked for a streamed response.
+	Stream bool
+	// Start is when the attempt was sent.
+	Start time.Time
+
+	// TimeToFirstChunk is when the first data event of the stream arrived,
+	// of any kind (role-only, usage-only and filter-result chunks count).
+	TimeToFirstChunk time.Duration
+	// TimeToFirstToken is when the first chunk carrying generated text of
+	// any kind arrived: content, reasoning, refusal, or a tool call's name
+	// or arguments. Role-only chunks, empty strings, usage-only and
+	// filter-result chunks and SSE comments are not tokens.
+	TimeToFirstToken time.Duration
+	// TimeToFirstAnswer is when the first visible answer arrived: content,
+	// refusal or a tool call. Zero when there is none.
+	TimeToFirstAnswer time.Duration
+	// TimeToLastToken is when the last chunk carrying generated text arrived.
+	TimeToLastToken time.Duration
+	// Duration runs from Start until the response was fully read, failed or
+	// was closed.
+	Duration time.Duration
+	// MaxChunkGap is the longest gap between consecutive chunks from the
+	// first token on: the longest stall a reader saw mid-answer.
+	MaxChunkGap time.Duration
+	// ConsumerTime is how long the application held the stream between
+	// reads of the body (its own processing, and the SDK's decoding). Chunk
+	// times are taken when the application reads; when ConsumerTime is a
+	// large share of Duration, a slow consumer, not the provider, may
+	// explain late chunks.
+	ConsumerTime time.Duration
+	// ChunkTimes holds the arrival of every data event except [DONE], as
+	// offsets from Start, up to the cap set by [WithMaxChunkTimes]; Chunks
+	// counts them all.
+	ChunkTimes []time.Duration
+	Chunks     int
+
+	// InputTokens, OutputTokens, ReasoningTokens and CachedInputTokens are
+	// the usage as the server reported it (normalized across providers'
+	// quirks), or estimates when UsageReported is false.
+	InputTokens, OutputTokens, ReasoningTokens, CachedInputTokens int64
+	// CacheWriteInputTokens counts input tokens written to a provider cache,
+	// where the provider reports it.
+	CacheWriteInputTokens int64
+	// UsageReported is false when the counts are offline estimates.
+	UsageReported bool
+	// OutputTokensPerSecond is the generation speed: the output tokens
+	// generated between the first and the last token, divided by that time.
+	// Hidden reasoning (reported but not streamed) happens before the first
+	// token and is left out. Zero when fewer than two chunks carried tokens.
+	OutputTokensPerSecond float64
+
+	// FinishReason is the finish reason of choice 0 (or of the first
+	// choice to finish), as the server sent it.
+	FinishReason string
+	// FinishReasons lists the distinct finish reasons of all choices.
+	FinishReasons []string
+	// Flags are the fidelity flags; see [Flag].
+	Flags Flags
+
+	// Cost is the price of the reported (or estimated) usage.
+	Cost Cost
+	// PriceKnown reports whether a price was found for the model. When it
+	// is false, Cost is zero and means unknown, not free.
+	PriceKnown bool
+	// ProviderCost is the cost the provider reported itself (OpenRouter's
+	// usage.cost, xAI's cost_in_usd_ticks), valid when ProviderCostReported.
+	ProviderCost         float64
+	ProviderCostReported bool
+
+	// Err is why the attempt failed, or nil: the transport error, an
+	// [*APIError] for an HTTP error status or an error sent inside a stream,
+	// a read error, or the context's error. An application closing a stream
+	// early is not an error (see FlagIncomplete).
+	Err error
+	// ErrorType is the error.type attribute value; empty when Err is nil.
+	ErrorType string
+	// StatusCode is the HTTP status, or 0 when no response arrived.
+	StatusCode int
+	// Attempt counts the SDK's attempts at this request, from 1.
+	Attempt int
+
+	// Answer and Reasoning hold the generated text, only when
+	// [WithCaptureContent] is set, truncated to its limit.
+	Answer, Reasoning string
+}
+
+// Useful reports whether the call completed with an answer: content or a
+// tool call, not truncated, filtered or incomplete, and no error.
+func (c *Call) Useful() bool {
+	if c == nil || c.Err != nil {
+		return false
+	}
+	if c.Flags.Has(FlagTruncated) || c.Flags.Has(FlagContentFiltered) ||
+		c.Flags.Has(FlagIncomplete) || c.Flags.Has(FlagEmptyAnswer) {
+		return false
+	}
+	return c.StatusCode >= 200 && c.StatusCode < 300
+}
+
+// Clone returns a deep copy of c that may be retained.
+func (c *Call) Clone() *Call {
+	d := *c
+	d.ChunkTimes = append([]time.Duration(nil), c.ChunkTimes...)
+	d.FinishReasons = append([]string(nil), c.FinishReasons...)
+	return &d
+}
+
+// reset clears c for reuse, keeping its slices' storage.
+func (c *Call) reset() {
+	times, reasons := c.ChunkTimes[:0], c.FinishReasons[:0]
+	*c = Call{ChunkTimes: times, FinishReasons: reasons}
+}
+
+// An APIError is an error the server reported: an HTTP error status, or an
+// error sent inside a 200 stream (InStream).
+type APIError struct {
+	StatusCode int    // HTTP status of the response
+	Type       string // the error object's "type", if any
+	Code       string // the error object's "code", if any
+	Message    string // the error object's "message", if any
+	InStream   bool   // sent as an event inside a streamed response
+}
+
+func (e *APIError) Error() string {
+	where := "HTTP"
+	if e.InStream {
+		where = "stream"
+	}
+	s := fmt.Sprintf("infermetrics: %s error %d", where, e.StatusCode)
+	if e.Code != "" {
+		s += " " + e.Code
+	} else if e.Type != "" {
+		s += " " + e.Type
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// parseAPIError reads an error body or a stream's error value: an object
+// {"error":{"message","type","code"}}, the error object itself, or a bare
+// message. It never fails; unknown shapes give an empty APIError.
+func parseAPIError(raw []byte) *APIError {
+	e := &APIError{}
+	if len(raw) == 0 || !gjson.ValidBytes(raw) {
+		e.Message = strings.TrimSpace(capText(raw, 256))
+		return e
+	}
+	r := gjson.ParseBytes(raw)
+	if v := r.Get("error"); v.Exists() {
+		if v.IsObject() {
+			r = v
+		} else if v.Type == gjson.String {
+			e.Message = v.Str
+			r = gjson.Result{}
+		}
+	}
+	if r.IsObject() {
+		e.Message = r.Get("message").String()
+		if e.Message == "" {
+			e.Message = r.Get("detail").String()
+		}
+		e.Type = r.Get("type").String()
+		if code := r.Get("code"); code.Exists() && code.Type != gjson.Null {
+			e.Code = code.String()
+		}
+	}
+	if len(e.Message) > 1024 {
+		e.Message = e.Message[:1024]
+	}
+	return e
+}
+
+// errorType returns the error.type attribute value for err: the provider's
+// error code or type when it is a short identifier, the HTTP status code
+// otherwise, and a fixed name for the library's own and the context's
+// errors. The README lists the values.
+func errorType(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae):
+		if identifier(ae.Code) {
+			return ae.Code
+		}
+		if identifier(ae.Type) {
+			return ae.Type
+		}
+		if ae.InStream {
+			return "stream_error"
+		}
+		return strconv.Itoa(ae.StatusCode)
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, ErrAbandoned):
+		return "abandoned"
+	case errors.Is(err, ErrMalformedChunk):
+		return "malformed_chunk"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected_eof"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	return fmt.Sprintf("%T", err)
+}
+
+// identifier reports whether s is a short, low-cardinality identifier.
+func identifier(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '-' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,336 @@
+// Package infermetrics measures LLM chat completions from inside the
+// application that calls them.
+//
+// Add [Instrument] to an openai-go v3 client, or wrap any HTTP transport with
+// [NewTransport], and every chat completion, streamed or not, yields a span,
+// metrics following the OpenTelemetry GenAI semantic conventions (v1.41), and
+// a [Call] record: per-chunk timing, token usage, cost and fidelity flags.
+// The application receives what it would have received without
+// instrumentation.
+//
+//	client := openai.NewClient(option.WithAPIKey(key), infermetrics.Instrument())
+//
+// Only POST requests to a path ending in /chat/completions are measured;
+// other requests pass through untouched.
+package infermetrics
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/infermetrics/infermetrics/internal/prices"
+	"github.com/infermetrics/infermetrics/internal/request"
+	"github.com/openai/openai-go/v3/option"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Version is the version of this library, reported as the instrumentation
+// scope version.
+const Version = "0.1.0"
+
+// ScopeName is the instrumentation scope name of the spans and metrics.
+const ScopeName = "github.com/infermetrics/infermetrics"
+
+// An Option configures [Instrument] or [NewTransport].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	mp            metric.MeterProvider
+	tp            trace.TracerProvider
+	onCall        func(*Call)
+	prices        map[string]Price
+	catalogs      []*prices.Catalog
+	noBuiltin     bool
+	provider      string
+	inject        bool
+	maxChunkTimes int
+	captureLimit  int
+	draft         bool
+	estimate      bool
+	maxModels     int
+}
+
+// WithMeterProvider sets the meter provider the metrics are recorded with.
+// Without it, or with nil, the global provider ([otel.GetMeterProvider]) is
+// used.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.mp = mp })
+}
+
+// WithTracerProvider sets the tracer provider the spans are started with.
+// Without it, or with nil, the global provider ([otel.GetTracerProvider]) is
+// used.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tp = tp })
+}
+
+// WithOnCall sets a function called exactly once per HTTP attempt, when
+// the attempt has ended for whatever reason: its response read to the end,
+// an error, the body closed early, the context cancelled, or the body
+// abandoned (then when the garbage collector notices, see [ErrAbandoned]).
+//
+// fn runs synchronously on the goroutine that saw the end: the one reading
+// or closing the response body (so it has run when the application's stream
+// loop ends), the one that sent the request when it failed, a goroutine of
+// the context package when the context was cancelled first, or a cleanup
+// goroutine for an abandoned body. Calls for different attempts may run
+// concurrently. fn must not retain the *Call after it returns (use
+// [Call.Clone]). A panic in fn is recovered and reported to [otel.Handle].
+func WithOnCall(fn func(*Call)) Option {
+	return optionFunc(func(c *config) { c.onCall = fn })
+}
+
+// WithPrice sets the price of model, overriding any catalogue. model is
+// matched against the request's model, then the response's, exactly.
+func WithPrice(model string, p Price) Option {
+	return optionFunc(func(c *config) {
+		if c.prices == nil {
+			c.prices = make(map[string]Price)
+		}
+		c.prices[model] = p
+	})
+}
+
+// WithProvider sets the gen_ai.provider.name value. Without it the provider
+// is inferred from the request's host (see the README's provider table);
+// unknown hosts are reported as "openai_compatible".
+func WithProvider(name string) Option {
+	return optionFunc(func(c *config) { c.provider = name })
+}
+
+// WithoutUsageInjection stops the library from adding
+// stream_options.include_usage to streamed requests that lack it. Without
+// usage, token counts of such calls are offline estimates. Use it for
+// servers that reject stream_options.
+func WithoutUsageInjection() Option {
+	return optionFunc(func(c *config) { c.inject = false })
+}
+
+// WithMaxChunkTimes caps [Call.ChunkTimes] at n entries per call (default
+// 65536); later chunks are still counted and timed into the gap and speed
+// figures. n <= 0 keeps no chunk times.
+func WithMaxChunkTimes(n int) Option {
+	return optionFunc(func(c *config) { c.maxChunkTimes = max(n, 0) })
+}
+
+// WithCaptureContent records generated text in [Call.Answer] and
+// [Call.Reasoning], and the prompt and completion as the span attributes
+// gen_ai.input.messages and gen_ai.output.messages, each cut to limit bytes
+// (limit <= 0 means 4096). Without it no prompt or completion text reaches
+// telemetry.
+func WithCaptureContent(limit int) Option {
+	return optionFunc(func(c *config) {
+		if limit <= 0 {
+			limit = 4096
+		}
+		c.captureLimit = limit
+	})
+}
+
+// WithDraftSemconv replaces gen_ai.client.token.usage with the draft
+// metrics of the GenAI conventions repository,
+// gen_ai.client.inference.usage.input_tokens and .output_tokens (no
+// gen_ai.token.type attribute). The other metrics are unchanged.
+func WithDraftSemconv() Option {
+	return optionFunc(func(c *config) { c.draft = true })
+}
+
+// WithMaxModels caps how many distinct response model names are reported
+// as the gen_ai.response.model metric attribute (default 64); further names
+// are reported as "_OTHER", so a server echoing arbitrary names cannot blow
+// up metric cardinality. Spans and Call records keep the real name.
+func WithMaxModels(n int) Option {
+	return optionFunc(func(c *config) { c.maxModels = max(n, 1) })
+}
+
+// Instrument returns an openai-go request option that measures every chat
+// completion the client makes. The instruments are built once per call of
+// Instrument; use one value for many clients to share them.
+func Instrument(opts ...Option) option.RequestOption {
+	in := newInstrumentation(opts)
+	return option.WithMiddleware(func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+		return in.roundTrip(req, next)
+	})
+}
+
+// NewTransport returns an [http.RoundTripper] that measures every chat
+// completion sent through base, for any OpenAI-compatible client that
+// accepts an *http.Client. A nil base means [http.DefaultTransport].
+func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{base: base, in: newInstrumentation(opts)}
+}
+
+type transport struct {
+	base http.RoundTripper
+	in   *instrumentation
+}
+
+var _ http.RoundTripper = (*transport)(nil)
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.in.roundTrip(req, t.base.RoundTrip)
+}
+
+// instrumentation is what one Instrument or NewTransport call built.
+type instrumentation struct {
+	cfg           config
+	maxChunkTimes int
+	tracer        trace.Tracer
+	inst          *instruments
+	prices        *priceBook
+}
+
+func newInstrumentation(opts []Option) *instrumentation {
+	c := config{inject: true, maxChunkTimes: 1 << 16, estimate: true, maxModels: 64}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.mp == nil {
+		c.mp = otel.GetMeterProvider()
+	}
+	if c.tp == nil {
+		c.tp = otel.GetTracerProvider()
+	}
+	in := &instrumentation{cfg: c, maxChunkTimes: c.maxChunkTimes}
+	in.tracer = c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
+	in.inst = newInstruments(c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version)), c.draft, c.maxModels)
+	in.prices = newPriceBook(c.prices, c.catalogs, c.noBuiltin)
+	return in
+}
+
+// applies reports whether req is a chat completion.
+func applies(req *http.Request) bool {
+	return req.Method == http.MethodPost && req.URL != nil &&
+		strings.HasSuffix(strings.TrimRight(req.URL.Path, "/"), "/chat/completions")
+}
+
+func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	if !applies(req) || req.Body == nil || req.Body == http.NoBody {
+		return next(req)
+	}
+	raw, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	info := request.Parse(raw)
+	sent := raw
+	strip := false
+	if info.Stream && !info.IncludeUsage && in.cfg.inject {
+		if b, ok := request.IncludeUsage(raw); ok {
+			sent, strip = b, true
+		}
+	}
+	req = req.Clone(req.Context())
+	req.Body = io.NopCloser(bytes.NewReader(sent))
+	req.ContentLength = int64(len(sent))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(sent)), nil }
+
+	o := getObserver()
+	o.mu.Lock()
+	o.in, o.req, o.reqBody, o.strip = in, info, raw, strip
+	c := &o.call
+	c.RequestModel = info.Model
+	c.Stream = info.Stream
+	c.ServerAddress, c.ServerPort = hostPort(req)
+	c.Provider = in.cfg.provider
+	if c.Provider == "" {
+		c.Provider = providerFor(c.ServerAddress)
+	}
+	c.Attempt = 1
+	if n, err := strconv.Atoi(req.Header.Get("X-Stainless-Retry-Count")); err == nil && n >= 0 {
+		c.Attempt = n + 1
+	}
+	ctx, span := in.startSpan(req.Context(), o)
+	o.ctx, o.span = ctx, span
+	o.start = time.Now()
+	o.last = o.start
+	c.Start = o.start
+	o.live = true
+	gen := o.gen
+	o.mu.Unlock()
+	req = req.WithContext(ctx)
+
+	resp, err := next(req)
+
+	o.mu.Lock()
+	if o.gen != gen || !o.live {
+		o.mu.Unlock()
+		return resp, err
+	}
+	if err != nil {
+		o.end(err, time.Now())
+		o.recycle()
+		return resp, err
+	}
+	c.StatusCode = resp.StatusCode
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		// Read the (small) error body now: openai-go closes it unread
+		// before a retry. The application gets the same bytes.
+		o.kind = kindError
+		resp.Body = o.takeErrorBody(resp.Body)
+		o.end(nil, time.Now())
+		o.recycle()
+		return resp, nil
+	}
+	switch {
+	case info.Stream:
+		o.kind = kindStream
+	default:
+		o.kind = kindJSON
+		o.strip = false
+	}
+	o.last = time.Now()
+	o.stopAfter = context.AfterFunc(ctx, func() {
+		o.mu.Lock()
+		if o.gen == gen && o.live {
+			o.end(ctx.Err(), time.Now())
+		}
+		o.mu.Unlock()
+	})
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	resp.Body = newBody(o, resp.Body)
+	o.mu.Unlock()
+	return resp, nil
+}
+
+// hostPort returns the server address and port of req.
+func hostPort(req *http.Request) (string, int) {
+	host := req.URL.Host
+	if host == "" {
+		host = req.Host
+	}
+	h, p, err := net.SplitHostPort(host)
+	if err != nil {
+		h = host
+		switch req.URL.Scheme {
+		case "http":
+			p = "80"
+		default:
+			p = "443"
+		}
+	}
+	port, _ := strconv.Atoi(p)
+	return strings.Trim(h, "[]"), port
+}

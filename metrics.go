@@ -1,0 +1,418 @@
+package infermetrics
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tidwall/gjson"
+)
+
+// Metric names. The gen_ai.* names follow the OpenTelemetry GenAI semantic
+// conventions v1.41; the infermetrics.* names are this library's own, for
+// what the conventions do not cover.
+const (
+	MetricOperationDuration  = "gen_ai.client.operation.duration"
+	MetricTimeToFirstChunk   = "gen_ai.client.operation.time_to_first_chunk"
+	MetricTimePerOutputChunk = "gen_ai.client.operation.time_per_output_chunk"
+	MetricTokenUsage         = "gen_ai.client.token.usage"
+	MetricDraftInputTokens   = "gen_ai.client.inference.usage.input_tokens"
+	MetricDraftOutputTokens  = "gen_ai.client.inference.usage.output_tokens"
+	MetricTimeToFirstToken   = "infermetrics.client.time_to_first_token"
+	MetricTimeToFirstAnswer  = "infermetrics.client.time_to_first_answer"
+	MetricOutputTokensPerSec = "infermetrics.client.output_tokens_per_second"
+	MetricMaxChunkGap        = "infermetrics.client.max_chunk_gap"
+	MetricCost               = "infermetrics.client.cost"
+	MetricCalls              = "infermetrics.client.calls"
+	MetricFlags              = "infermetrics.client.flags"
+	MetricReasoningTokens    = "infermetrics.client.reasoning_tokens"
+	MetricCachedInputTokens  = "infermetrics.client.cached_input_tokens"
+	attrFlag                 = attribute.Key("infermetrics.flag")
+	attrUseful               = attribute.Key("infermetrics.useful")
+	attrPriceKnown           = attribute.Key("infermetrics.price_known")
+	attrUsageEstimated       = attribute.Key("infermetrics.usage_estimated")
+	attrTokenType            = attribute.Key("gen_ai.token.type")
+	attrOperation            = attribute.Key("gen_ai.operation.name")
+	attrProvider             = attribute.Key("gen_ai.provider.name")
+	attrRequestModel         = attribute.Key("gen_ai.request.model")
+	attrResponseModel        = attribute.Key("gen_ai.response.model")
+	attrServerAddress        = attribute.Key("server.address")
+	attrServerPort           = attribute.Key("server.port")
+	attrErrorType            = attribute.Key("error.type")
+	maxAttributeLength       = 256
+	otherValue               = "_OTHER"
+	operationChat            = "chat"
+	unitSeconds              = "s"
+	unitTokens               = "{token}"
+	unitCalls                = "{call}"
+	unitTokensPerSecond      = "{token}/s"
+	unitUSD                  = "USD"
+	spanEventFirstToken      = "infermetrics.first_token"
+	spanEventFirstAnswer     = "infermetrics.first_answer"
+	spanNamePrefix           = "chat"
+	spanNameSeparator        = " "
+)
+
+// Bucket boundaries. Durations and token counts use the boundaries the
+// conventions specify.
+var (
+	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+	chunkBuckets    = []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5}
+	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+	speedBuckets    = []float64{1, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 5000}
+)
+
+type instruments struct {
+	duration, ttfc, tpoc      metric.Float64Histogram
+	ttft, ttfa, gap, speed    metric.Float64Histogram
+	tokens, draftIn, draftOut metric.Int64Histogram
+	reasoning, cached         metric.Int64Counter
+	cost                      metric.Float64Counter
+	calls, flags              metric.Int64Counter
+	draft                     bool
+	models                    modelGuard
+}
+
+func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
+	in := &instruments{draft: draft, models: modelGuard{max: maxModels}}
+	h := func(name, unit, desc string, b []float64) metric.Float64Histogram {
+		i, err := m.Float64Histogram(name, metric.WithUnit(unit), metric.WithDescription(desc), metric.WithExplicitBucketBoundaries(b...))
+		handle(err)
+		return i
+	}
+	ih := func(name, unit, desc string, b []float64) metric.Int64Histogram {
+		i, err := m.Int64Histogram(name, metric.WithUnit(unit), metric.WithDescription(desc), metric.WithExplicitBucketBoundaries(b...))
+		handle(err)
+		return i
+	}
+	ic := func(name, unit, desc string) metric.Int64Counter {
+		i, err := m.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		handle(err)
+		return i
+	}
+	in.duration = h(MetricOperationDuration, unitSeconds, "GenAI operation duration.", durationBuckets)
+	in.ttfc = h(MetricTimeToFirstChunk, unitSeconds, "Time to receive the first chunk, measured from when the client issues the generation request to when the first chunk is received in the response stream.", durationBuckets)
+	in.tpoc = h(MetricTimePerOutputChunk, unitSeconds, "Time per output chunk, recorded for each chunk received after the first one, measured as the time elapsed from the end of the previous chunk to the end of the current chunk.", chunkBuckets)
+	if draft {
+		in.draftIn = ih(MetricDraftInputTokens, unitTokens, "The number of input (prompt) tokens used per inference operation.", tokenBuckets)
+		in.draftOut = ih(MetricDraftOutputTokens, unitTokens, "The number of output (completion) tokens used per inference operation.", tokenBuckets)
+	} else {
+		in.tokens = ih(MetricTokenUsage, unitTokens, "Number of input and output tokens used.", tokenBuckets)
+	}
+	in.ttft = h(MetricTimeToFirstToken, unitSeconds, "Time from sending the request to the first chunk carrying generated text (reasoning or answer).", durationBuckets)
+	in.ttfa = h(MetricTimeToFirstAnswer, unitSeconds, "Time from sending the request to the first chunk carrying visible answer text (content, refusal or tool call).", durationBuckets)
+	in.gap = h(MetricMaxChunkGap, unitSeconds, "Longest gap between consecutive chunks after the first token, per call.", durationBuckets)
+	in.speed = h(MetricOutputTokensPerSec, unitTokensPerSecond, "Output tokens generated between the first and the last token, divided by that time, per call.", speedBuckets)
+	in.reasoning = ic(MetricReasoningTokens, unitTokens, "Output tokens used for reasoning.")
+	in.cached = ic(MetricCachedInputTokens, unitTokens, "Input tokens read from a provider cache.")
+	var err error
+	in.cost, err = m.Float64Counter(MetricCost, metric.WithUnit(unitUSD), metric.WithDescription("Cost of calls in US dollars, from reported (or estimated) usage and known prices."))
+	handle(err)
+	in.calls = ic(MetricCalls, unitCalls, "Chat completion attempts, by usefulness and whether their price is known.")
+	in.flags = ic(MetricFlags, unitCalls, "Attempts that raised each fidelity flag.")
+	return in
+}
+
+func handle(err error) {
+	if err != nil {
+		otel.Handle(err)
+	}
+}
+
+// modelGuard bounds the number of distinct response model names used as
+// metric attribute values.
+type modelGuard struct {
+	mu   sync.Mutex
+	max  int
+	seen map[string]struct{}
+}
+
+func (g *modelGuard) admit(name string) string {
+	if name == "" {
+		return name
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.seen[name]; ok {
+		return name
+	}
+	if len(g.seen) >= g.max {
+		return otherValue
+	}
+	if g.seen == nil {
+		g.seen = make(map[string]struct{})
+	}
+	g.seen[name] = struct{}{}
+	return name
+}
+
+func limit(s string) string {
+	if len(s) > maxAttributeLength {
+		return s[:maxAttributeLength]
+	}
+	return s
+}
+
+// startSpan starts the CLIENT span of one attempt.
+func (in *instrumentation) startSpan(ctx context.Context, o *observer) (context.Context, trace.Span) {
+	name := spanNamePrefix
+	if o.req.Model != "" {
+		name = spanNamePrefix + spanNameSeparator + limit(o.req.Model)
+	}
+	ctx, span := in.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient))
+	if !span.IsRecording() {
+		return ctx, span
+	}
+	c, r := &o.call, &o.req
+	attrs := []attribute.KeyValue{
+		attrOperation.String(operationChat),
+		attrProvider.String(c.Provider),
+		attrServerAddress.String(c.ServerAddress),
+		attrServerPort.Int(c.ServerPort),
+		attribute.Bool("gen_ai.request.stream", r.Stream),
+	}
+	if r.Model != "" {
+		attrs = append(attrs, attrRequestModel.String(limit(r.Model)))
+	}
+	if r.HasMaxTokens {
+		attrs = append(attrs, attribute.Int64("gen_ai.request.max_tokens", r.MaxTokens))
+	}
+	if r.HasTemperature {
+		attrs = append(attrs, attribute.Float64("gen_ai.request.temperature", r.Temperature))
+	}
+	if r.HasTopP {
+		attrs = append(attrs, attribute.Float64("gen_ai.request.top_p", r.TopP))
+	}
+	if r.HasFrequency {
+		attrs = append(attrs, attribute.Float64("gen_ai.request.frequency_penalty", r.FrequencyPenalty))
+	}
+	if r.HasPresence {
+		attrs = append(attrs, attribute.Float64("gen_ai.request.presence_penalty", r.PresencePenalty))
+	}
+	if r.HasSeed {
+		attrs = append(attrs, attribute.Int64("gen_ai.request.seed", r.Seed))
+	}
+	if r.N > 1 {
+		attrs = append(attrs, attribute.Int64("gen_ai.request.choice.count", r.N))
+	}
+	if len(r.Stop) > 0 && in.cfg.captureLimit > 0 {
+		attrs = append(attrs, attribute.StringSlice("gen_ai.request.stop_sequences", r.Stop))
+	}
+	if r.OutputType != "" {
+		attrs = append(attrs, attribute.String("gen_ai.output.type", r.OutputType))
+	}
+	if r.NoReasoning {
+		attrs = append(attrs, attribute.String("infermetrics.request.no_reasoning", r.NoReasoningBy))
+	}
+	attrs = append(attrs, attribute.Int("infermetrics.attempt", c.Attempt))
+	if in.cfg.captureLimit > 0 {
+		attrs = append(attrs, attribute.String("gen_ai.input.messages", capText(inputMessages(o.reqBody), in.cfg.captureLimit)))
+	}
+	span.SetAttributes(attrs...)
+	return ctx, span
+}
+
+// emit ends the span and records the metrics of a finished call.
+func (in *instrumentation) emit(o *observer) {
+	c := &o.call
+	in.endSpan(o)
+	m := in.inst
+	ctx := context.Background()
+	if o.ctx != nil {
+		ctx = context.WithoutCancel(o.ctx)
+	}
+
+	base := []attribute.KeyValue{
+		attrOperation.String(operationChat),
+		attrProvider.String(c.Provider),
+		attrServerAddress.String(c.ServerAddress),
+		attrServerPort.Int(c.ServerPort),
+	}
+	if c.RequestModel != "" {
+		base = append(base, attrRequestModel.String(limit(c.RequestModel)))
+	}
+	if c.ResponseModel != "" {
+		base = append(base, attrResponseModel.String(limit(m.models.admit(c.ResponseModel))))
+	}
+	if c.ErrorType != "" {
+		base = append(base, attrErrorType.String(c.ErrorType))
+	}
+	set := metric.WithAttributeSet(attribute.NewSet(base...))
+	secs := func(d time.Duration) float64 { return d.Seconds() }
+
+	m.duration.Record(ctx, secs(c.Duration), set)
+	if c.Err == nil {
+		if c.Stream && c.Chunks > 0 {
+			m.ttfc.Record(ctx, secs(c.TimeToFirstChunk), set)
+			for i := 1; i < len(c.ChunkTimes); i++ {
+				m.tpoc.Record(ctx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set)
+			}
+		}
+		if o.haveToken && c.Stream {
+			m.ttft.Record(ctx, secs(c.TimeToFirstToken), set)
+			m.gap.Record(ctx, secs(c.MaxChunkGap), set)
+		}
+		if o.haveAnswer && c.Stream {
+			m.ttfa.Record(ctx, secs(c.TimeToFirstAnswer), set)
+		}
+		if c.OutputTokensPerSecond > 0 {
+			m.speed.Record(ctx, c.OutputTokensPerSecond, set)
+		}
+	}
+	hasUsage := c.UsageReported || c.Flags.Has(FlagUsageMissing)
+	if hasUsage {
+		est := attrUsageEstimated.Bool(!c.UsageReported)
+		if m.draft {
+			s := metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], est)...))
+			m.draftIn.Record(ctx, c.InputTokens, s)
+			m.draftOut.Record(ctx, c.OutputTokens, s)
+		} else {
+			m.tokens.Record(ctx, c.InputTokens, metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], attrTokenType.String("input"), est)...)))
+			m.tokens.Record(ctx, c.OutputTokens, metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], attrTokenType.String("output"), est)...)))
+		}
+		if c.ReasoningTokens > 0 {
+			m.reasoning.Add(ctx, c.ReasoningTokens, set)
+		}
+		if c.CachedInputTokens > 0 {
+			m.cached.Add(ctx, c.CachedInputTokens, set)
+		}
+	}
+	useful := c.Useful()
+	callSet := metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)],
+		attrUseful.Bool(useful), attrPriceKnown.Bool(c.PriceKnown), attrUsageEstimated.Bool(!c.UsageReported))...))
+	m.calls.Add(ctx, 1, callSet)
+	if c.PriceKnown && c.Cost.Total > 0 {
+		m.cost.Add(ctx, c.Cost.Total, callSet)
+	}
+	for _, f := range AllFlags {
+		if c.Flags.Has(f) {
+			m.flags.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], attrFlag.String(f.String()))...)))
+		}
+	}
+}
+
+func (in *instrumentation) endSpan(o *observer) {
+	span := o.span
+	if span == nil {
+		return
+	}
+	c := &o.call
+	end := trace.WithTimestamp(c.Start.Add(c.Duration))
+	if !span.IsRecording() {
+		span.End(end)
+		return
+	}
+	attrs := []attribute.KeyValue{
+		attribute.Int("http.response.status_code", c.StatusCode),
+	}
+	if c.ResponseID != "" {
+		attrs = append(attrs, attribute.String("gen_ai.response.id", limit(c.ResponseID)))
+	}
+	if c.ResponseModel != "" {
+		attrs = append(attrs, attrResponseModel.String(limit(c.ResponseModel)))
+	}
+	if len(c.FinishReasons) > 0 {
+		attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", c.FinishReasons))
+	}
+	if c.UsageReported || c.Flags.Has(FlagUsageMissing) {
+		attrs = append(attrs,
+			attribute.Int64("gen_ai.usage.input_tokens", c.InputTokens),
+			attribute.Int64("gen_ai.usage.output_tokens", c.OutputTokens),
+			attribute.Int64("gen_ai.usage.reasoning.output_tokens", c.ReasoningTokens),
+			attribute.Int64("gen_ai.usage.cache_read.input_tokens", c.CachedInputTokens),
+			attrUsageEstimated.Bool(!c.UsageReported),
+		)
+		if c.CacheWriteInputTokens > 0 {
+			attrs = append(attrs, attribute.Int64("gen_ai.usage.cache_creation.input_tokens", c.CacheWriteInputTokens))
+		}
+	}
+	if c.Stream && c.Chunks > 0 {
+		attrs = append(attrs,
+			attribute.Float64("gen_ai.response.time_to_first_chunk", c.TimeToFirstChunk.Seconds()),
+			attribute.Int("infermetrics.chunks", c.Chunks),
+			attribute.Float64("infermetrics.max_chunk_gap", c.MaxChunkGap.Seconds()),
+		)
+	}
+	if o.haveToken {
+		attrs = append(attrs, attribute.Float64("infermetrics.time_to_first_token", c.TimeToFirstToken.Seconds()))
+	}
+	if o.haveAnswer {
+		attrs = append(attrs, attribute.Float64("infermetrics.time_to_first_answer", c.TimeToFirstAnswer.Seconds()))
+	}
+	if c.OutputTokensPerSecond > 0 {
+		attrs = append(attrs, attribute.Float64("infermetrics.output_tokens_per_second", c.OutputTokensPerSecond))
+	}
+	attrs = append(attrs,
+		attribute.Float64("infermetrics.consumer_time", c.ConsumerTime.Seconds()),
+		attrUseful.Bool(c.Useful()),
+		attrPriceKnown.Bool(c.PriceKnown),
+	)
+	if c.PriceKnown {
+		attrs = append(attrs, attribute.Float64("infermetrics.cost", c.Cost.Total))
+	}
+	if c.ProviderCostReported {
+		attrs = append(attrs, attribute.Float64("infermetrics.provider_cost", c.ProviderCost))
+	}
+	if c.Flags != 0 {
+		var names []string
+		for _, f := range AllFlags {
+			if c.Flags.Has(f) {
+				names = append(names, f.String())
+			}
+		}
+		attrs = append(attrs, attribute.StringSlice("infermetrics.flags", names))
+	}
+	if in.cfg.captureLimit > 0 {
+		attrs = append(attrs, attribute.String("gen_ai.output.messages", outputMessages(c, in.cfg.captureLimit)))
+	}
+	if c.Err != nil {
+		attrs = append(attrs, attrErrorType.String(c.ErrorType))
+		span.SetStatus(codes.Error, c.ErrorType)
+	}
+	span.SetAttributes(attrs...)
+	if o.haveToken {
+		span.AddEvent(spanEventFirstToken, trace.WithTimestamp(c.Start.Add(c.TimeToFirstToken)))
+	}
+	if o.haveAnswer {
+		span.AddEvent(spanEventFirstAnswer, trace.WithTimestamp(c.Start.Add(c.TimeToFirstAnswer)))
+	}
+	span.End(end)
+}
+
+// inputMessages returns the request's messages array as JSON, for capture.
+func inputMessages(body []byte) []byte {
+	return []byte(gjson.GetBytes(body, "messages").Raw)
+}
+
+// outputMessages returns the answer in the conventions' output message
+// shape, for capture.
+func outputMessages(c *Call, limit int) string {
+	type part struct {
+		Type    string `json:"type"`
+		Content string `json:"content"`
+	}
+	type message struct {
+		Role         string `json:"role"`
+		Parts        []part `json:"parts"`
+		FinishReason string `json:"finish_reason,omitempty"`
+	}
+	m := message{Role: "assistant", FinishReason: c.FinishReason}
+	if c.Reasoning != "" {
+		m.Parts = append(m.Parts, part{"reasoning", c.Reasoning})
+	}
+	if c.Answer != "" {
+		m.Parts = append(m.Parts, part{"text", c.Answer})
+	}
+	b, err := json.Marshal([]message{m})
+	if err != nil {
+		return ""
+	}
+	return capText(b, limit)
+}
