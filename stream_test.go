@@ -70,7 +70,7 @@ func TestTiming(t *testing.T) {
 		srv := infermetricstest.NewServer(infermetricstest.Scenario{
 			HeaderDelay: 50 * ms,
 			Events: []infermetricstest.Event{
-				infermetricstest.Role().After(50 * ms),             // 100ms: first chunk
+				infermetricstest.Role().After(50 * ms),               // 100ms: first chunk
 				infermetricstest.Reasoning("Let me").After(200 * ms), // 300ms: first token
 				infermetricstest.Reasoning(" think").After(100 * ms), // 400ms
 				infermetricstest.Content("Hello").After(400 * ms),    // 800ms: first answer
