@@ -248,6 +248,10 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	o := getObserver()
 	o.mu.Lock()
 	o.in, o.req, o.reqBody, o.strip = in, info, raw, strip
+	o.kind = kindJSON
+	if info.Stream {
+		o.kind = kindStream
+	}
 	c := &o.call
 	c.RequestModel = info.Model
 	c.Stream = info.Stream
@@ -292,11 +296,7 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 		o.recycle()
 		return resp, nil
 	}
-	switch {
-	case info.Stream:
-		o.kind = kindStream
-	default:
-		o.kind = kindJSON
+	if !info.Stream {
 		o.strip = false
 	}
 	o.last = time.Now()

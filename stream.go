@@ -144,6 +144,7 @@ func (o *observer) recycle() {
 	o.streamErr, o.malformed, o.oversize, o.closedEarly = nil, false, false, false
 	o.outStart, o.outEnd, o.segStart, o.feedBase, o.ndrops, o.lastEnd, o.upErr = 0, 0, 0, 0, 0, 0, nil
 	o.strip = false
+	o.kind = kindStream
 	o.mu.Unlock()
 	observerPool.Put(o)
 }
@@ -390,6 +391,13 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 	if !o.live {
 		return
 	}
+	// In strip mode every dispatched event is released (or dropped) whole,
+	// whatever it holds: an event held back would stall the application.
+	segStart := o.segStart
+	if o.strip {
+		o.lastEnd = o.feedBase + end
+		o.segStart = o.lastEnd
+	}
 	if bytes.HasPrefix(data, doneMarker) {
 		o.sawDone = true
 		o.end(nil, o.now)
@@ -451,24 +459,11 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 	} else if f.XGroqPresent && usageValid(&f.XGroqUsage) {
 		o.usage, o.usageSeen = f.XGroqUsage, true
 	}
-	if o.strip && f.ChoicesArray && f.Choices == 0 && f.UsagePresent {
-		o.drop(end)
-	} else if o.strip {
-		o.lastEnd = o.feedBase + end
-		o.segStart = o.lastEnd
-	}
-}
-
-// drop marks the event ending at end (relative to the fed bytes) as one the
-// application must not see.
-func (o *observer) drop(end int) {
-	abs := o.feedBase + end
-	if o.ndrops < len(o.drops) {
-		o.drops[o.ndrops] = [2]int{o.segStart, abs}
+	if o.strip && f.ChoicesArray && f.Choices == 0 && f.UsagePresent && o.ndrops < len(o.drops) {
+		// The usage-only chunk the application did not ask for.
+		o.drops[o.ndrops] = [2]int{segStart, o.lastEnd}
 		o.ndrops++
 	}
-	o.lastEnd = abs
-	o.segStart = abs
 }
 
 func usageValid(u *chunk.Usage) bool {

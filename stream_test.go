@@ -419,6 +419,28 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	})
+	t.Run("error event then an open stall, usage injected", func(t *testing.T) {
+		// The library holds back bytes only until an event is complete: an
+		// error event must reach the application at once even if the server
+		// keeps the connection open.
+		synctest.Test(t, func(t *testing.T) {
+			srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
+				infermetricstest.Role(), infermetricstest.Content("partial").After(10 * ms),
+				infermetricstest.ErrorEvent("Upstream overloaded", "overloaded_error").After(10 * ms),
+				infermetricstest.Stall(time.Hour), infermetricstest.Done(),
+			}})
+			var got collect
+			client := kitClient(srv, infermetrics.WithOnCall(got.hook))
+			start := time.Now()
+			_, err := drain(t, client.Chat.Completions.NewStreaming(context.Background(), chatParams("m")))
+			if err == nil || time.Since(start) != 20*ms {
+				t.Errorf("got err=%v after %v, want the stream error after 20ms", err, time.Since(start))
+			}
+			if c := onlyCall(t, &got); c.ErrorType != "overloaded_error" || c.Duration != 20*ms {
+				t.Errorf("got type=%q duration=%v", c.ErrorType, c.Duration)
+			}
+		})
+	})
 	t.Run("closed early", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
