@@ -287,6 +287,11 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 		return resp, err
 	}
 	c.StatusCode = resp.StatusCode
+	// Hand back a copy: net/http keeps the original response reachable
+	// until its body is read or closed, and the wrapper must become
+	// unreachable when the application drops it (see abandoned).
+	r := *resp
+	resp = &r
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		// Read the (small) error body now: openai-go closes it unread
 		// before a retry. The application gets the same bytes.
