@@ -1,0 +1,70 @@
+package infermetrics_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/infermetrics/infermetrics"
+	"github.com/infermetrics/infermetrics/infermetricstest"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+func ExampleInstrument() {
+	// A scripted provider: a reasoning model that runs out of budget.
+	srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
+		infermetricstest.Role(),
+		infermetricstest.Reasoning("The user wants a poem. First, "),
+		infermetricstest.Finish("length"),
+		infermetricstest.Usage(20, 256, 256, 0),
+		infermetricstest.Done(),
+	}})
+	defer srv.Close()
+
+	client := openai.NewClient(
+		option.WithBaseURL(srv.URL()),
+		option.WithAPIKey("sk-..."),
+		infermetrics.Instrument(
+			infermetrics.WithPrice("o4-mini", infermetrics.Price{Input: 1.10, CachedInput: 0.275, Output: 4.40}),
+			infermetrics.WithOnCall(func(c *infermetrics.Call) {
+				fmt.Printf("tokens in=%d out=%d (reasoning %d)\n", c.InputTokens, c.OutputTokens, c.ReasoningTokens)
+				fmt.Printf("cost $%.6f, useful %v, flags %s\n", c.Cost.Total, c.Useful(), c.Flags)
+			}),
+		),
+	)
+	stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "o4-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Write a poem.")},
+	})
+	for stream.Next() {
+	}
+	stream.Close()
+	// Output:
+	// tokens in=20 out=256 (reasoning 256)
+	// cost $0.001148, useful false, flags truncated|empty_answer|reasoning_exhausted
+}
+
+func ExampleNewTransport() {
+	srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
+		infermetricstest.Content("Hello"), infermetricstest.Finish("stop"), infermetricstest.Done(),
+	}})
+	defer srv.Close()
+
+	// Any client that takes an *http.Client can be measured.
+	hc := &http.Client{Transport: infermetrics.NewTransport(srv.Client().Transport,
+		infermetrics.WithoutUsageInjection(),
+		infermetrics.WithOnCall(func(c *infermetrics.Call) {
+			fmt.Printf("finish=%s estimated=%v flags=%s\n", c.FinishReason, !c.UsageReported, c.Flags)
+		}))}
+	client := openai.NewClient(option.WithBaseURL(srv.URL()), option.WithAPIKey("sk-..."), option.WithHTTPClient(hc))
+	stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi")},
+	})
+	for stream.Next() {
+	}
+	stream.Close()
+	// Output:
+	// finish=stop estimated=true flags=usage_missing
+}
