@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -153,11 +154,17 @@ func (g *modelGuard) admit(name string) string {
 	return name
 }
 
+// limit cuts s to at most maxAttributeLength bytes, at a rune boundary so
+// that exporters never see invalid UTF-8.
 func limit(s string) string {
-	if len(s) > maxAttributeLength {
-		return s[:maxAttributeLength]
+	if len(s) <= maxAttributeLength {
+		return s
 	}
-	return s
+	n := maxAttributeLength
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // startSpan starts the CLIENT span of one attempt.

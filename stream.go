@@ -619,9 +619,11 @@ func (in *instrumentation) finish(o *observer, err error, at time.Time) {
 	if responded {
 		in.usage(o)
 		c.Flags = fidelityFlags(o)
-		in.price(o)
 		c.OutputTokensPerSecond = tokensPerSecond(o)
 	}
+	// Failed attempts have no usage and cost nothing, but whether their
+	// model has a price is still known.
+	in.price(o)
 	if in.cfg.captureLimit > 0 {
 		c.Answer = capText(o.answer, in.cfg.captureLimit)
 		c.Reasoning = capText(o.reasoning, in.cfg.captureLimit)
