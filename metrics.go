@@ -258,8 +258,13 @@ func (in *instrumentation) emit(o *observer) {
 	if c.Err == nil {
 		if c.Stream && c.Chunks > 0 {
 			m.ttfc.Record(ctx, secs(c.TimeToFirstChunk), set)
+			// One point per chunk: reuse one option slice, and leave the
+			// span out of the context so that these points do not each go
+			// through the exemplar reservoir.
+			opts := []metric.RecordOption{set}
+			chunkCtx := context.Background()
 			for i := 1; i < len(c.ChunkTimes); i++ {
-				m.tpoc.Record(ctx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set)
+				m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), opts...)
 			}
 		}
 		if o.haveToken && c.Stream {
