@@ -96,6 +96,9 @@ func WithOnCall(fn func(*Call)) Option {
 
 // WithPrice sets the price of model, overriding any catalogue. model is
 // matched against the request's model, then the response's, exactly.
+// [Instrument] and [NewTransport] panic if a price is negative, NaN or
+// infinite, or model is empty: a programmer error found at construction,
+// never at request time.
 func WithPrice(model string, p Price) Option {
 	return optionFunc(func(c *config) {
 		if c.prices == nil {
@@ -209,6 +212,11 @@ func newInstrumentation(opts []Option) *instrumentation {
 	}
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
+	}
+	for model, p := range c.prices {
+		if err := validPrice(model, p); err != nil {
+			panic(err)
+		}
 	}
 	in := &instrumentation{cfg: c, maxChunkTimes: c.maxChunkTimes}
 	in.tracer = c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))

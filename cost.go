@@ -28,6 +28,22 @@ type Cost struct {
 	Input, CachedInput, Output, Total float64
 }
 
+// validPrice reports a price that cannot be right.
+func validPrice(model string, p Price) error {
+	if model == "" {
+		return fmt.Errorf("infermetrics: WithPrice: empty model name")
+	}
+	for _, v := range []struct {
+		name string
+		v    float64
+	}{{"Input", p.Input}, {"CachedInput", p.CachedInput}, {"Output", p.Output}} {
+		if v.v < 0 || math.IsNaN(v.v) || math.IsInf(v.v, 0) {
+			return fmt.Errorf("infermetrics: WithPrice(%q): %s price %v is not a non-negative number", model, v.name, v.v)
+		}
+	}
+	return nil
+}
+
 // rate is a price as the library uses it: a [Price] plus the optional parts
 // a catalogue may know.
 type rate struct {
