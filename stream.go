@@ -3,6 +3,7 @@ package infermetrics
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,8 +102,7 @@ type observer struct {
 	outStart, outEnd int
 	segStart         int
 	feedBase         int
-	drops            [4][2]int
-	ndrops           int
+	drops            [][2]int
 	lastEnd          int
 	upErr            error
 }
@@ -142,7 +142,8 @@ func (o *observer) recycle() {
 	o.finish, o.finishes, o.nfinish = "", [4]string{}, 0
 	o.usage, o.usageSeen = chunk.Usage{}, false
 	o.streamErr, o.malformed, o.oversize, o.closedEarly = nil, false, false, false
-	o.outStart, o.outEnd, o.segStart, o.feedBase, o.ndrops, o.lastEnd, o.upErr = 0, 0, 0, 0, 0, 0, nil
+	o.outStart, o.outEnd, o.segStart, o.feedBase, o.lastEnd, o.upErr = 0, 0, 0, 0, 0, nil
+	o.drops = o.drops[:0]
 	o.strip = false
 	o.kind = kindStream
 	o.mu.Unlock()
@@ -266,7 +267,7 @@ func (b *body) readStrip(p []byte) (int, error) {
 			o.call.ConsumerTime += t0.Sub(o.last)
 			o.last, o.now = t1, t1
 			if n > 0 {
-				o.feedBase, o.ndrops, o.lastEnd = base, 0, o.outEnd
+				o.feedBase, o.drops, o.lastEnd = base, o.drops[:0], o.outEnd
 				o.observe(o.hold[base:])
 				o.applyDrops()
 			}
@@ -291,8 +292,7 @@ func (o *observer) applyDrops() {
 	}
 	w := o.outEnd
 	r := o.outEnd
-	for i := 0; i < o.ndrops; i++ {
-		d := o.drops[i]
+	for _, d := range o.drops {
 		w += copy(o.hold[w:], o.hold[r:d[0]])
 		r = d[1]
 	}
@@ -459,10 +459,11 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 	} else if f.XGroqPresent && usageValid(&f.XGroqUsage) {
 		o.usage, o.usageSeen = f.XGroqUsage, true
 	}
-	if o.strip && f.ChoicesArray && f.Choices == 0 && f.UsagePresent && o.ndrops < len(o.drops) {
-		// The usage-only chunk the application did not ask for.
-		o.drops[o.ndrops] = [2]int{segStart, o.lastEnd}
-		o.ndrops++
+	if o.strip && f.ChoicesArray && f.Choices == 0 && f.UsagePresent && json.Valid(data) {
+		// The usage-only chunk the application did not ask for. It is
+		// dropped only if openai-go would have decoded it: a chunk that
+		// would fail to decode reaches the application, error and all.
+		o.drops = append(o.drops, [2]int{segStart, o.lastEnd})
 	}
 }
 

@@ -171,7 +171,11 @@ func (p *parser) next(j int, closer byte) (int, int) {
 	}
 	switch p.b[j] {
 	case ',':
-		return p.ws(j + 1), more
+		k := p.ws(j + 1)
+		if k >= len(p.b) {
+			return k, bad
+		}
+		return k, more
 	case closer:
 		return j + 1, end
 	}
@@ -204,8 +208,17 @@ func (p *parser) str(i int) ([]byte, int, bool) {
 	}
 }
 
-// skip skips any value starting at b[i].
+// maxDepth is the deepest nesting skip follows, as encoding/json's limit:
+// deeper input is reported malformed instead of growing the stack.
+const maxDepth = 10000
+
+// skip skips any value starting at b[i], checking its structure (strings
+// are delimited but their escapes are not checked).
 func (p *parser) skip(i int) (int, bool) {
+	return p.skipDepth(i, 0)
+}
+
+func (p *parser) skipDepth(i, depth int) (int, bool) {
 	if i >= len(p.b) {
 		return i, false
 	}
@@ -213,34 +226,36 @@ func (p *parser) skip(i int) (int, bool) {
 	case '"':
 		_, j, ok := p.str(i)
 		return j, ok
-	case '{', '[':
-		depth := 0
-		for i < len(p.b) {
-			switch p.b[i] {
-			case '{', '[':
-				depth++
-				i++
-			case '}', ']':
-				depth--
-				i++
-				if depth == 0 {
-					return i, true
-				}
-			case '"':
-				_, j, ok := p.str(i)
-				if !ok {
-					return j, false
-				}
-				i = j
-			default:
-				k := indexStructural(p.b[i:])
-				if k < 0 {
-					return len(p.b), false
-				}
-				i += k
-			}
+	case '{':
+		if depth >= maxDepth {
+			return i, false
 		}
-		return i, false
+		i, st := p.open(i, '}')
+		for st == more {
+			_, v, ok := p.key(i)
+			if !ok {
+				return v, false
+			}
+			j, ok := p.skipDepth(v, depth+1)
+			if !ok {
+				return j, false
+			}
+			i, st = p.next(j, '}')
+		}
+		return i, st == end
+	case '[':
+		if depth >= maxDepth {
+			return i, false
+		}
+		i, st := p.open(i, ']')
+		for st == more {
+			j, ok := p.skipDepth(i, depth+1)
+			if !ok {
+				return j, false
+			}
+			i, st = p.next(j, ']')
+		}
+		return i, st == end
 	default:
 		// Number, true, false or null: run to the next delimiter.
 		j := i
@@ -253,16 +268,6 @@ func (p *parser) skip(i int) (int, bool) {
 		}
 		return j, j > i && validScalar(p.b[i:j])
 	}
-}
-
-func indexStructural(b []byte) int {
-	for i, c := range b {
-		switch c {
-		case '{', '[', '}', ']', '"':
-			return i
-		}
-	}
-	return -1
 }
 
 func validScalar(s []byte) bool {

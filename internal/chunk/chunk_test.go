@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -148,6 +149,8 @@ func TestParseMalformed(t *testing.T) {
 	for _, in := range []string{
 		``, `[]`, `{`, `{"a":}`, `{"a":1,}`, `{"a" 1}`, `{"choices":[{"delta":{"content":"x}]}`,
 		`{"a":1} trailing`, `nul`, `{"a":tru}`, `{"a":"\`, `{"usage":{"prompt_tokens":}}`,
+		`{"choices":[{},`, `{"choices":[],"usage":{"":{""}}}`, `{"a":[1,]}`, `{"a":{"b":1,}}`,
+		`{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`,
 	} {
 		var f Facts
 		Parse([]byte(in), &f)
