@@ -317,15 +317,19 @@ func (p *parser) top(i int) (int, bool) {
 			s, j, ok = p.strField(v)
 			f.ObjectDone = string(s) == "chat.completion.done"
 		case "choices":
-			if p.b[v] == '[' {
-				f.ChoicesArray = true
+			// With duplicate keys the last one counts, as encoding/json
+			// decodes it.
+			f.Choices = 0
+			f.ChoicesArray = p.b[v] == '['
+			if f.ChoicesArray {
 				j, ok = p.choices(v)
 			} else {
 				j, ok = p.skip(v)
 			}
 		case "usage":
-			if p.b[v] == '{' {
-				f.UsagePresent = true
+			f.Usage.reset()
+			f.UsagePresent = p.b[v] == '{'
+			if f.UsagePresent {
 				j, ok = p.usage(v, &f.Usage)
 			} else {
 				j, ok = p.skip(v)
