@@ -96,16 +96,6 @@ func (rt *fuzzTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-func fuzzClient(rt http.RoundTripper, opts ...option.RequestOption) openai.Client {
-	opts = append([]option.RequestOption{
-		option.WithBaseURL("http://fuzz.invalid/v1"),
-		option.WithAPIKey("test-key"),
-		option.WithMaxRetries(0),
-		option.WithHTTPClient(&http.Client{Transport: rt}),
-	}, opts...)
-	return openai.NewClient(opts...)
-}
-
 // fuzzCalls counts the calls an instrumented client delivers.
 type fuzzCalls struct {
 	mu sync.Mutex
@@ -208,11 +198,11 @@ func FuzzStreamTransparency(f *testing.F) {
 // when the application itself asked for usage (nothing is stripped).
 func checkStream(t *testing.T, body []byte, split uint16) {
 	{
-		plain := fuzzReadStream(fuzzClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(true))
+		plain := fuzzReadStream(newClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(true))
 
 		var calls fuzzCalls
 		rt := &fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
-		got := fuzzReadStream(fuzzClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(true))
+		got := fuzzReadStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(true))
 
 		if got.err != plain.err {
 			t.Fatalf("error: instrumented %q, plain %q", got.err, plain.err)
@@ -233,11 +223,11 @@ func FuzzStripTransparency(f *testing.F) {
 // the library injects include_usage and strips the usage-only chunk.
 func checkStrip(t *testing.T, body []byte, split uint16) {
 	{
-		plain := fuzzReadStream(fuzzClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(false))
+		plain := fuzzReadStream(newClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(false))
 
 		var calls fuzzCalls
 		rt := &fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
-		got := fuzzReadStream(fuzzClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(false))
+		got := fuzzReadStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(false))
 
 		if n := calls.count(); n != 1 {
 			t.Fatalf("got %d calls, want 1", n)
@@ -276,7 +266,7 @@ func checkNonStream(t *testing.T, body []byte, status uint16, split uint16) {
 		params := fuzzParams(false)
 		call := func(opts ...option.RequestOption) (string, string) {
 			rt := &fuzzTransport{status: code, ctype: "application/json", body: body, split: split}
-			client := fuzzClient(rt, opts...)
+			client := newClient(rt, opts...)
 			resp, err := client.Chat.Completions.New(context.Background(), params)
 			if err != nil {
 				return "", err.Error()

@@ -209,8 +209,7 @@ func (b *body) Read(p []byte) (int, error) {
 		return n, err
 	}
 	if o.live {
-		o.call.ConsumerTime += t0.Sub(o.last)
-		o.last, o.now = t1, t1
+		o.timeRead(t0, t1)
 		if n > 0 {
 			o.observe(p[:n])
 		}
@@ -264,8 +263,7 @@ func (b *body) readStrip(p []byte) (int, error) {
 		base := len(o.hold)
 		o.hold = append(o.hold, p[:n]...)
 		if o.live {
-			o.call.ConsumerTime += t0.Sub(o.last)
-			o.last, o.now = t1, t1
+			o.timeRead(t0, t1)
 			if n > 0 {
 				o.feedBase, o.drops, o.lastEnd = base, o.drops[:0], o.outEnd
 				o.observe(o.hold[base:])
@@ -282,6 +280,14 @@ func (b *body) readStrip(p []byte) (int, error) {
 			o.upErr = err
 		}
 	}
+}
+
+// timeRead accounts for one read of the body that started at t0 and
+// returned at t1: the application held the stream since the previous read
+// returned, and the bytes read are stamped t1.
+func (o *observer) timeRead(t0, t1 time.Time) {
+	o.call.ConsumerTime += t0.Sub(o.last)
+	o.last, o.now = t1, t1
 }
 
 // applyDrops removes the dropped events from hold and releases every
