@@ -248,7 +248,10 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 			sent, strip = b, true
 		}
 	}
-	req = req.Clone(req.Context())
+	// A shallow copy: only the body changes, and a RoundTripper must not
+	// modify the request it was given.
+	r := *req
+	req = &r
 	req.Body = io.NopCloser(bytes.NewReader(sent))
 	req.ContentLength = int64(len(sent))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(sent)), nil }
@@ -298,8 +301,8 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	// Hand back a copy: net/http keeps the original response reachable
 	// until its body is read or closed, and the wrapper must become
 	// unreachable when the application drops it (see abandoned).
-	r := *resp
-	resp = &r
+	rc := *resp
+	resp = &rc
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		// Read the (small) error body now: openai-go closes it unread
 		// before a retry. The application gets the same bytes.

@@ -121,6 +121,12 @@ func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
 	return in
 }
 
+// enabled reports whether any instrument would record: all come from one
+// meter, so one disabled means all are (a no-op provider).
+func (m *instruments) enabled(ctx context.Context) bool {
+	return m.duration.Enabled(ctx) || m.calls.Enabled(ctx)
+}
+
 func handle(err error) {
 	if err != nil {
 		otel.Handle(err)
@@ -234,6 +240,9 @@ func (in *instrumentation) emit(o *observer) {
 	ctx := context.Background()
 	if o.ctx != nil {
 		ctx = context.WithoutCancel(o.ctx)
+	}
+	if !m.enabled(ctx) {
+		return // no-op providers: build no attributes
 	}
 
 	base := []attribute.KeyValue{

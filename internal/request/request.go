@@ -84,6 +84,10 @@ func Parse(body []byte) Info {
 			} else if v.Type == gjson.String {
 				in.Stop = []string{v.Str}
 			}
+		case "reasoning_effort", "reasoning", "thinking", "enable_thinking", "chat_template_kwargs", "think":
+			if !in.NoReasoning {
+				in.NoReasoning, in.NoReasoningBy = noReasoning(k.Str, v)
+			}
 		case "response_format":
 			switch v.Get("type").String() {
 			case "json_object", "json_schema":
@@ -94,11 +98,11 @@ func Parse(body []byte) Info {
 		}
 		return true
 	})
-	in.NoReasoning, in.NoReasoningBy = noReasoning(r)
 	return in
 }
 
-// noReasoning recognises the switches that ask a model not to reason:
+// noReasoning recognises the switches that ask a model not to reason, given
+// one top-level key and its value:
 //
 //   - reasoning_effort "none" or "minimal" (OpenAI, and servers that copy it)
 //   - reasoning.effort "none" or "minimal", reasoning.enabled false,
@@ -107,33 +111,41 @@ func Parse(body []byte) Info {
 //   - enable_thinking false (Alibaba DashScope, Qwen)
 //   - chat_template_kwargs.enable_thinking or .thinking false (vLLM, SGLang)
 //   - think false (Ollama)
-func noReasoning(r gjson.Result) (bool, string) {
-	if e := strings.ToLower(r.Get("reasoning_effort").String()); e == "none" || e == "minimal" {
-		return true, "reasoning_effort=" + e
-	}
-	if e := strings.ToLower(r.Get("reasoning.effort").String()); e == "none" || e == "minimal" {
-		return true, "reasoning.effort=" + e
-	}
-	if v := r.Get("reasoning.enabled"); v.Type == gjson.False {
-		return true, "reasoning.enabled=false"
-	}
-	if v := r.Get("reasoning.max_tokens"); v.Type == gjson.Number && v.Int() == 0 {
-		return true, "reasoning.max_tokens=0"
-	}
-	if strings.ToLower(r.Get("thinking.type").String()) == "disabled" {
-		return true, "thinking.type=disabled"
-	}
-	if r.Get("enable_thinking").Type == gjson.False {
-		return true, "enable_thinking=false"
-	}
-	if r.Get("chat_template_kwargs.enable_thinking").Type == gjson.False {
-		return true, "chat_template_kwargs.enable_thinking=false"
-	}
-	if r.Get("chat_template_kwargs.thinking").Type == gjson.False {
-		return true, "chat_template_kwargs.thinking=false"
-	}
-	if r.Get("think").Type == gjson.False {
-		return true, "think=false"
+func noReasoning(key string, v gjson.Result) (bool, string) {
+	switch key {
+	case "reasoning_effort":
+		if e := strings.ToLower(v.String()); e == "none" || e == "minimal" {
+			return true, "reasoning_effort=" + e
+		}
+	case "reasoning":
+		if e := strings.ToLower(v.Get("effort").String()); e == "none" || e == "minimal" {
+			return true, "reasoning.effort=" + e
+		}
+		if v.Get("enabled").Type == gjson.False {
+			return true, "reasoning.enabled=false"
+		}
+		if m := v.Get("max_tokens"); m.Type == gjson.Number && m.Int() == 0 {
+			return true, "reasoning.max_tokens=0"
+		}
+	case "thinking":
+		if strings.ToLower(v.Get("type").String()) == "disabled" {
+			return true, "thinking.type=disabled"
+		}
+	case "enable_thinking":
+		if v.Type == gjson.False {
+			return true, "enable_thinking=false"
+		}
+	case "chat_template_kwargs":
+		if v.Get("enable_thinking").Type == gjson.False {
+			return true, "chat_template_kwargs.enable_thinking=false"
+		}
+		if v.Get("thinking").Type == gjson.False {
+			return true, "chat_template_kwargs.thinking=false"
+		}
+	case "think":
+		if v.Type == gjson.False {
+			return true, "think=false"
+		}
 	}
 	return false, ""
 }

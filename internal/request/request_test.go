@@ -1,0 +1,54 @@
+package request
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	in := Parse([]byte(`{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"max_completion_tokens":100,"max_tokens":5,
+		"temperature":0.2,"top_p":0.9,"seed":7,"n":2,"stop":["a","b"],"response_format":{"type":"json_schema"},"messages":[]}`))
+	if in.Model != "gpt-4o" || !in.Stream || !in.IncludeUsage || in.MaxTokens != 100 || !in.HasTemperature || in.Temperature != 0.2 ||
+		in.TopP != 0.9 || in.Seed != 7 || in.N != 2 || len(in.Stop) != 2 || in.OutputType != "json" || in.NoReasoning {
+		t.Errorf("got %+v", in)
+	}
+	if in := Parse([]byte(`not json`)); in.Model != "" {
+		t.Errorf("got %+v for invalid JSON", in)
+	}
+}
+
+func TestNoReasoning(t *testing.T) {
+	tests := []struct{ body, by string }{
+		{`{"reasoning_effort":"minimal"}`, "reasoning_effort=minimal"},
+		{`{"reasoning_effort":"none"}`, "reasoning_effort=none"},
+		{`{"reasoning_effort":"low"}`, ""},
+		{`{"reasoning":{"effort":"none"}}`, "reasoning.effort=none"},
+		{`{"reasoning":{"enabled":false}}`, "reasoning.enabled=false"},
+		{`{"reasoning":{"max_tokens":0}}`, "reasoning.max_tokens=0"},
+		{`{"thinking":{"type":"disabled"}}`, "thinking.type=disabled"},
+		{`{"thinking":{"type":"enabled"}}`, ""},
+		{`{"enable_thinking":false}`, "enable_thinking=false"},
+		{`{"chat_template_kwargs":{"enable_thinking":false}}`, "chat_template_kwargs.enable_thinking=false"},
+		{`{"chat_template_kwargs":{"thinking":false}}`, "chat_template_kwargs.thinking=false"},
+		{`{"think":false}`, "think=false"},
+		{`{"think":true}`, ""},
+	}
+	for _, tt := range tests {
+		in := Parse([]byte(tt.body))
+		if in.NoReasoningBy != tt.by || in.NoReasoning != (tt.by != "") {
+			t.Errorf("Parse(%s): got %v %q, want %q", tt.body, in.NoReasoning, in.NoReasoningBy, tt.by)
+		}
+	}
+}
+
+func TestIncludeUsage(t *testing.T) {
+	for _, body := range []string{`{"model":"m","stream":true}`, `{"stream_options":{"include_usage":false}}`, `{"stream_options":{}}`} {
+		out, ok := IncludeUsage([]byte(body))
+		if !ok || !Parse(out).IncludeUsage {
+			t.Errorf("IncludeUsage(%s) = %s", body, out)
+		}
+		if !strings.HasPrefix(string(out), "{") {
+			t.Errorf("IncludeUsage(%s) = %s", body, out)
+		}
+	}
+}
