@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -335,14 +336,21 @@ func BenchmarkNonStream(b *testing.B) {
 const scaleChunks = 50
 
 // scaleServer streams scaleChunks chunks gap apart; each chunk's id is
-// "chatcmpl-<send time in Unix ns>", stamped just before the write.
-func scaleServer(gap time.Duration) *httptest.Server {
+// "chatcmpl-<send time in Unix ns>", stamped just before the write. With
+// stagger, the n-th of streams requests waits n/streams of a gap before its
+// first chunk, so streams are not phase-locked (real traffic is not);
+// without it every stream sends at the same instants, in bursts.
+func scaleServer(gap time.Duration, streams int, stagger bool) *httptest.Server {
+	var n atomic.Int64
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.WriteHeader(200)
 		fl := w.(http.Flusher)
 		fl.Flush()
+		if stagger {
+			time.Sleep(gap * time.Duration(n.Add(1)%int64(streams)) / time.Duration(streams))
+		}
 		buf := make([]byte, 0, 512)
 		for i := 0; i < scaleChunks; i++ {
 			if i > 0 {
@@ -386,21 +394,29 @@ type scaleRecord struct {
 // stream) it keeps up, which is what timestamp accuracy should be judged
 // on.
 func BenchmarkScale(b *testing.B) {
-	for _, gap := range []time.Duration{10 * time.Millisecond, 50 * time.Millisecond} {
+	for _, load := range []struct {
+		name    string
+		gap     time.Duration
+		stagger bool
+	}{
+		{"gap=10ms", 10 * time.Millisecond, false},
+		{"gap=50ms", 50 * time.Millisecond, false},
+		{"gap=50ms-staggered", 50 * time.Millisecond, true},
+	} {
 		for _, mode := range []string{"Instrumented", "Plain"} {
 			for _, streams := range []int{100, 500, 1000} {
-				b.Run(fmt.Sprintf("gap=%v/%s/streams=%d", gap, mode, streams), func(b *testing.B) {
-					benchScale(b, streams, gap, mode == "Instrumented")
+				b.Run(fmt.Sprintf("%s/%s/streams=%d", load.name, mode, streams), func(b *testing.B) {
+					benchScale(b, streams, load.gap, load.stagger, mode == "Instrumented")
 				})
 			}
 		}
 	}
 }
 
-func benchScale(b *testing.B, streams int, gap time.Duration, instrumented bool) {
+func benchScale(b *testing.B, streams int, gap time.Duration, stagger, instrumented bool) {
 	{
 		{
-			srv := scaleServer(gap)
+			srv := scaleServer(gap, streams, stagger)
 			defer srv.Close()
 			var mu sync.Mutex
 			recs := make(map[string]*scaleRecord, streams)
