@@ -96,43 +96,6 @@ func (rt *fuzzTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-// fuzzCalls counts the calls an instrumented client delivers.
-type fuzzCalls struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (c *fuzzCalls) hook(*infermetrics.Call) {
-	c.mu.Lock()
-	c.n++
-	c.mu.Unlock()
-}
-
-func (c *fuzzCalls) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
-
-// fuzzStream is what an application saw of a stream.
-type fuzzStream struct {
-	chunks []string
-	err    string
-}
-
-func fuzzReadStream(client openai.Client, params openai.ChatCompletionNewParams) fuzzStream {
-	s := client.Chat.Completions.NewStreaming(context.Background(), params)
-	var r fuzzStream
-	for s.Next() {
-		r.chunks = append(r.chunks, s.Current().RawJSON())
-	}
-	if err := s.Err(); err != nil {
-		r.err = err.Error()
-	}
-	_ = s.Close()
-	return r
-}
-
 func fuzzParams(includeUsage bool) openai.ChatCompletionNewParams {
 	p := openai.ChatCompletionNewParams{
 		Model:    "gpt-4o-mini",
@@ -198,17 +161,17 @@ func FuzzStreamTransparency(f *testing.F) {
 // when the application itself asked for usage (nothing is stripped).
 func checkStream(t *testing.T, body []byte, split uint16) {
 	{
-		plain := fuzzReadStream(newClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(true))
+		plain := readStream(newClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(true))
 
-		var calls fuzzCalls
+		var calls collect
 		rt := &fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
-		got := fuzzReadStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(true))
+		got := readStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(true))
 
 		if got.err != plain.err {
 			t.Fatalf("error: instrumented %q, plain %q", got.err, plain.err)
 		}
 		diffChunks(t, got.chunks, plain.chunks)
-		if n := calls.count(); n != 1 {
+		if n := len(calls.all()); n != 1 {
 			t.Fatalf("got %d calls, want 1", n)
 		}
 	}
@@ -223,13 +186,13 @@ func FuzzStripTransparency(f *testing.F) {
 // the library injects include_usage and strips the usage-only chunk.
 func checkStrip(t *testing.T, body []byte, split uint16) {
 	{
-		plain := fuzzReadStream(newClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(false))
+		plain := readStream(newClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(false))
 
-		var calls fuzzCalls
+		var calls collect
 		rt := &fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
-		got := fuzzReadStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(false))
+		got := readStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(false))
 
-		if n := calls.count(); n != 1 {
+		if n := len(calls.all()); n != 1 {
 			t.Fatalf("got %d calls, want 1", n)
 		}
 		if len(rt.reqs) != 1 || !bytes.Contains(rt.reqs[0], []byte(`"include_usage":true`)) {
@@ -277,7 +240,7 @@ func checkNonStream(t *testing.T, body []byte, status uint16, split uint16) {
 			return resp.RawJSON(), ""
 		}
 		plainJSON, plainErr := call()
-		var calls fuzzCalls
+		var calls collect
 		gotJSON, gotErr := call(infermetrics.Instrument(infermetrics.WithOnCall(calls.hook)))
 		if gotErr != plainErr {
 			t.Fatalf("status %d error: instrumented %.500q, plain %.500q", code, gotErr, plainErr)
@@ -285,7 +248,7 @@ func checkNonStream(t *testing.T, body []byte, status uint16, split uint16) {
 		if gotJSON != plainJSON {
 			t.Fatalf("status %d response differs:\n got %.300q\nwant %.300q", code, gotJSON, plainJSON)
 		}
-		if n := calls.count(); n != 1 {
+		if n := len(calls.all()); n != 1 {
 			t.Fatalf("status %d: got %d calls, want 1", code, n)
 		}
 	}
