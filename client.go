@@ -60,7 +60,6 @@ type config struct {
 	maxChunkTimes int
 	captureLimit  int
 	draft         bool
-	estimate      bool
 	maxModels     int
 }
 
@@ -201,7 +200,7 @@ type instrumentation struct {
 }
 
 func newInstrumentation(opts []Option) *instrumentation {
-	c := config{inject: true, maxChunkTimes: 1 << 16, estimate: true, maxModels: 64}
+	c := config{inject: true, maxChunkTimes: 1 << 16, maxModels: 64}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)

@@ -25,7 +25,7 @@ func replayCall(t *testing.T, name string, opts ...infermetrics.Option) *inferme
 	}
 	var got collect
 	opts = append(opts, infermetrics.WithOnCall(got.hook))
-	client := newClient(&replayTransport{status: 200, ctype: "text/event-stream", body: raw}, infermetrics.Instrument(opts...))
+	client := newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: raw, split: wholeReads}, infermetrics.Instrument(opts...))
 	var o oracle
 	for _, ev := range sseEvents(raw) {
 		o.event(ev)

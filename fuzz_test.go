@@ -14,13 +14,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/infermetrics/infermetrics"
@@ -32,69 +29,6 @@ import (
 // that the library inspects (stream.go maxEventBytes): a larger event is
 // counted, not parsed, so it is never stripped.
 const fuzzInspectLimit = 4 << 20
-
-// fuzzReader hands out its bytes in pieces of at most step bytes. When
-// eofWithData is set, the last piece comes with io.EOF, as io.Reader allows.
-type fuzzReader struct {
-	b           []byte
-	step        int
-	eofWithData bool
-}
-
-func (r *fuzzReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := min(len(p), r.step, len(r.b))
-	copy(p, r.b[:n])
-	r.b = r.b[n:]
-	if len(r.b) == 0 && r.eofWithData {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-// fuzzSplit turns the fuzzed split into a read size (at least 1) and the
-// EOF mode: the low 15 bits are the piece size, the top bit asks for the
-// last piece to be returned together with io.EOF.
-func fuzzSplit(split uint16) (step int, eofWithData bool) {
-	step = int(split & 0x7fff)
-	if step == 0 {
-		step = 1
-	}
-	return step, split&0x8000 != 0
-}
-
-// fuzzTransport answers every request with status, content type and body,
-// delivered through a fuzzReader. It keeps the request bodies it saw.
-type fuzzTransport struct {
-	status int
-	ctype  string
-	body   []byte
-	split  uint16
-
-	mu   sync.Mutex
-	reqs [][]byte
-}
-
-func (rt *fuzzTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	b, _ := io.ReadAll(req.Body)
-	rt.mu.Lock()
-	rt.reqs = append(rt.reqs, b)
-	rt.mu.Unlock()
-	step, eofWithData := fuzzSplit(rt.split)
-	// openai-go's line scanner rescans its buffer on every read, so tiny
-	// reads of a huge body take quadratic time in the SDK itself; bound the
-	// number of reads.
-	step = max(step, len(rt.body)/1024)
-	return &http.Response{
-		StatusCode: rt.status,
-		Status:     strconv.Itoa(rt.status) + " " + http.StatusText(rt.status),
-		Header:     http.Header{"Content-Type": {rt.ctype}},
-		Body:       io.NopCloser(&fuzzReader{b: rt.body, step: step, eofWithData: eofWithData}),
-		Request:    req,
-	}, nil
-}
 
 func fuzzParams(includeUsage bool) openai.ChatCompletionNewParams {
 	p := openai.ChatCompletionNewParams{
@@ -161,10 +95,10 @@ func FuzzStreamTransparency(f *testing.F) {
 // when the application itself asked for usage (nothing is stripped).
 func checkStream(t *testing.T, body []byte, split uint16) {
 	{
-		plain := readStream(newClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(true))
+		plain := readStream(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(true))
 
 		var calls collect
-		rt := &fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
+		rt := &cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
 		got := readStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(true))
 
 		if got.err != plain.err {
@@ -186,10 +120,10 @@ func FuzzStripTransparency(f *testing.F) {
 // the library injects include_usage and strips the usage-only chunk.
 func checkStrip(t *testing.T, body []byte, split uint16) {
 	{
-		plain := readStream(newClient(&fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(false))
+		plain := readStream(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), fuzzParams(false))
 
 		var calls collect
-		rt := &fuzzTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
+		rt := &cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
 		got := readStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), fuzzParams(false))
 
 		if n := len(calls.all()); n != 1 {
@@ -228,7 +162,7 @@ func checkNonStream(t *testing.T, body []byte, status uint16, split uint16) {
 		}
 		params := fuzzParams(false)
 		call := func(opts ...option.RequestOption) (string, string) {
-			rt := &fuzzTransport{status: code, ctype: "application/json", body: body, split: split}
+			rt := &cannedTransport{status: code, ctype: "application/json", body: body, split: split}
 			client := newClient(rt, opts...)
 			resp, err := client.Chat.Completions.New(context.Background(), params)
 			if err != nil {

@@ -1,7 +1,6 @@
 package infermetrics_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -33,28 +32,72 @@ func captures(t *testing.T, pattern string) []string {
 	return paths
 }
 
-// replayTransport answers every request with a fixed status and body.
-type replayTransport struct {
+// pieceReader hands out its bytes in pieces of at most step bytes. When
+// eofWithData is set, the last piece comes with io.EOF, as io.Reader allows.
+type pieceReader struct {
+	b           []byte
+	step        int
+	eofWithData bool
+}
+
+func (r *pieceReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), r.step, len(r.b))
+	copy(p, r.b[:n])
+	r.b = r.b[n:]
+	if len(r.b) == 0 && r.eofWithData {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// splitOf turns the fuzzed split into a read size (at least 1) and the
+// EOF mode: the low 15 bits are the piece size, the top bit asks for the
+// last piece to be returned together with io.EOF.
+func splitOf(split uint16) (step int, eofWithData bool) {
+	step = int(split & 0x7fff)
+	if step == 0 {
+		step = 1
+	}
+	return step, split&0x8000 != 0
+}
+
+// cannedTransport answers every request with status, content type and body,
+// delivered through a pieceReader. It keeps the request bodies it saw.
+type cannedTransport struct {
 	status int
 	ctype  string
 	body   []byte
+	split  uint16
 
-	mu       sync.Mutex
-	requests [][]byte
+	mu   sync.Mutex
+	reqs [][]byte
 }
 
-func (rt *replayTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (rt *cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	b, _ := io.ReadAll(req.Body)
 	rt.mu.Lock()
-	rt.requests = append(rt.requests, b)
+	rt.reqs = append(rt.reqs, b)
 	rt.mu.Unlock()
+	step, eofWithData := splitOf(rt.split)
+	// openai-go's line scanner rescans its buffer on every read, so tiny
+	// reads of a huge body take quadratic time in the SDK itself; bound the
+	// number of reads.
+	step = max(step, len(rt.body)/1024)
 	return &http.Response{
 		StatusCode: rt.status,
+		Status:     strconv.Itoa(rt.status) + " " + http.StatusText(rt.status),
 		Header:     http.Header{"Content-Type": {rt.ctype}},
-		Body:       io.NopCloser(bytes.NewReader(rt.body)),
+		Body:       io.NopCloser(&pieceReader{b: rt.body, step: step, eofWithData: eofWithData}),
 		Request:    req,
 	}, nil
 }
+
+// wholeReads makes a cannedTransport hand out its body in reads of up to
+// 32 KiB, as a network connection would.
+const wholeReads = 0x7fff
 
 // collect gathers the calls an instrumented client reports.
 type collect struct {
@@ -258,10 +301,10 @@ func TestReplayStreams(t *testing.T) {
 				model = "unknown-model"
 			}
 
-			plain := readStream(newClient(&replayTransport{status: 200, ctype: "text/event-stream", body: raw}), streamParams(model))
+			plain := readStream(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: raw, split: wholeReads}), streamParams(model))
 
 			var got collect
-			rt := &replayTransport{status: 200, ctype: "text/event-stream", body: raw}
+			rt := &cannedTransport{status: 200, ctype: "text/event-stream", body: raw, split: wholeReads}
 			instrumented := readStream(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(got.hook))), streamParams(model))
 
 			// The application sees exactly the same stream.
@@ -360,10 +403,10 @@ func TestReplayJSON(t *testing.T) {
 				Model:    "m",
 				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
 			}
-			plainClient := newClient(&replayTransport{status: status, ctype: "application/json", body: raw})
+			plainClient := newClient(&cannedTransport{status: status, ctype: "application/json", body: raw, split: wholeReads})
 			plainResp, plainErr := plainClient.Chat.Completions.New(context.Background(), params)
 			var got collect
-			client := newClient(&replayTransport{status: status, ctype: "application/json", body: raw},
+			client := newClient(&cannedTransport{status: status, ctype: "application/json", body: raw, split: wholeReads},
 				infermetrics.Instrument(infermetrics.WithOnCall(got.hook)))
 			resp, err := client.Chat.Completions.New(context.Background(), params)
 			if (err == nil) != (plainErr == nil) {

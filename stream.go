@@ -83,7 +83,7 @@ type observer struct {
 	tokenChunks                 int
 	sawDone, sawFinish          bool
 	nonBlank, toolCall, refusal bool
-	reasoningSeen, reasonText   bool
+	reasoningSeen               bool
 	filtered                    bool
 	finish                      string
 	finishes                    [4]string
@@ -138,7 +138,7 @@ func (o *observer) recycle() {
 	o.firstChunk, o.firstToken, o.firstAnswer, o.lastToken, o.prev, o.maxGap = 0, 0, 0, 0, 0, 0
 	o.tokenChunks = 0
 	o.sawDone, o.sawFinish = false, false
-	o.nonBlank, o.toolCall, o.refusal, o.reasoningSeen, o.reasonText, o.filtered = false, false, false, false, false, false
+	o.nonBlank, o.toolCall, o.refusal, o.reasoningSeen, o.filtered = false, false, false, false, false
 	o.finish, o.finishes, o.nfinish = "", [4]string{}, 0
 	o.usage, o.usageSeen = chunk.Usage{}, false
 	o.streamErr, o.malformed, o.oversize, o.closedEarly = nil, false, false, false
@@ -486,7 +486,6 @@ func (o *observer) keepText(f *chunk.Facts) {
 	o.toolCall = o.toolCall || f.HasToolCall
 	o.refusal = o.refusal || f.HasRefusal
 	o.reasoningSeen = o.reasoningSeen || f.HasReasoning
-	o.reasonText = o.reasonText || f.ReasonString
 	for i := 0; i < f.NSpans; i++ {
 		s := f.Spans[i]
 		switch s.Kind {

@@ -50,7 +50,6 @@ type Framer struct {
 	skipSpace bool // the next value byte is a space to drop
 	lineLen   int  // bytes in the current line so far
 	lastCR    bool // the last byte of the current line so far is '\r'
-	lines     int  // complete lines seen (for diagnostics)
 }
 
 // New returns a Framer that keeps at most limit bytes of one event's data.
@@ -67,7 +66,6 @@ func (f *Framer) Reset() {
 	f.typ = f.typ[:0]
 	f.truncated = false
 	f.resetLine()
-	f.lines = 0
 }
 
 func (f *Framer) resetLine() {
@@ -178,7 +176,6 @@ func (f *Framer) addData(s []byte) {
 
 // endLine finishes the current line; off is the index just past its '\n'.
 func (f *Framer) endLine(h Handler, off int) {
-	f.lines++
 	empty := f.lineLen == 0 || (f.lineLen == 1 && f.lastCR)
 	if empty {
 		if len(f.data) > 0 {
