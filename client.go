@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -251,9 +250,9 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	// modify the request it was given.
 	r := *req
 	req = &r
-	req.Body = io.NopCloser(bytes.NewReader(sent))
+	req.Body = newReplay(sent)
 	req.ContentLength = int64(len(sent))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(sent)), nil }
+	req.GetBody = func() (io.ReadCloser, error) { return newReplay(sent), nil }
 
 	o := getObserver()
 	o.mu.Lock()
@@ -336,16 +335,30 @@ func hostPort(req *http.Request) (string, int) {
 	if host == "" {
 		host = req.Host
 	}
-	h, p, err := net.SplitHostPort(host)
-	if err != nil {
-		h = host
-		switch req.URL.Scheme {
-		case "http":
-			p = "80"
-		default:
-			p = "443"
+	h, p := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		h, p = host[:i], host[i+1:]
+	}
+	port := 443
+	if req.URL.Scheme == "http" {
+		port = 80
+	}
+	if p != "" {
+		if n, err := strconv.Atoi(p); err == nil {
+			port = n
 		}
 	}
-	port, _ := strconv.Atoi(p)
 	return strings.Trim(h, "[]"), port
 }
+
+// replay is a request body the transport has read and passes on.
+type replay struct{ bytes.Reader }
+
+func newReplay(b []byte) *replay {
+	r := new(replay)
+	r.Reset(b)
+	return r
+}
+
+// Close does nothing: the bytes stay readable for GetBody.
+func (*replay) Close() error { return nil }

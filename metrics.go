@@ -79,6 +79,7 @@ type instruments struct {
 	calls, flags              metric.Int64Counter
 	draft                     bool
 	models                    modelGuard
+	sets                      setCache
 }
 
 func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
@@ -160,6 +161,101 @@ func (g *modelGuard) admit(name string) string {
 	return name
 }
 
+// setKey is what distinguishes the attribute sets of one call's metrics.
+type setKey struct {
+	provider, address, requestModel, responseModel, errorType string
+	port                                                      int
+	estimated                                                 bool
+}
+
+// callSets are the attribute sets recorded with one setKey, built once:
+// building a set sorts, hashes and allocates, and a call records up to a
+// dozen measurements.
+// They are kept as option slices: a variadic argument passed to an
+// interface method escapes, so a one-element literal would allocate on
+// every record.
+type callSets struct {
+	attrs         []attribute.KeyValue // of base, for the rarer flag sets
+	base          []metric.RecordOption
+	baseAdd       []metric.AddOption
+	input, output []metric.RecordOption    // token usage by gen_ai.token.type
+	calls         [2][2][]metric.AddOption // by useful, price known
+}
+
+// maxCachedSets bounds setCache; past it, sets are built per call.
+const maxCachedSets = 1024
+
+// setCache holds the callSets of the keys seen so far.
+type setCache struct {
+	mu sync.RWMutex
+	m  map[setKey]*callSets
+}
+
+func (sc *setCache) get(k setKey, draft bool) *callSets {
+	sc.mu.RLock()
+	s := sc.m[k]
+	sc.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	s = newCallSets(k, draft)
+	sc.mu.Lock()
+	if prev := sc.m[k]; prev != nil {
+		s = prev
+	} else if len(sc.m) < maxCachedSets {
+		if sc.m == nil {
+			sc.m = make(map[setKey]*callSets)
+		}
+		sc.m[k] = s
+	}
+	sc.mu.Unlock()
+	return s
+}
+
+func newCallSets(k setKey, draft bool) *callSets {
+	base := []attribute.KeyValue{
+		attrOperation.String(operationChat),
+		attrProvider.String(k.provider),
+		attrServerAddress.String(k.address),
+		attrServerPort.Int(k.port),
+	}
+	if k.requestModel != "" {
+		base = append(base, attrRequestModel.String(k.requestModel))
+	}
+	if k.responseModel != "" {
+		base = append(base, attrResponseModel.String(k.responseModel))
+	}
+	if k.errorType != "" {
+		base = append(base, attrErrorType.String(k.errorType))
+	}
+	with := func(kv ...attribute.KeyValue) metric.MeasurementOption {
+		return metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], kv...)...))
+	}
+	est := attrUsageEstimated.Bool(k.estimated)
+	b := with()
+	s := &callSets{attrs: base, base: []metric.RecordOption{b}, baseAdd: []metric.AddOption{b}}
+	if draft {
+		s.input = []metric.RecordOption{with(est)}
+		s.output = s.input
+	} else {
+		s.input = []metric.RecordOption{with(attrTokenType.String("input"), est)}
+		s.output = []metric.RecordOption{with(attrTokenType.String("output"), est)}
+	}
+	for u := range 2 {
+		for p := range 2 {
+			s.calls[u][p] = []metric.AddOption{with(attrUseful.Bool(u == 1), attrPriceKnown.Bool(p == 1), est)}
+		}
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // limit cuts s to at most maxAttributeLength bytes, at a rune boundary so
 // that exporters never see invalid UTF-8.
 func limit(s string) string {
@@ -179,21 +275,24 @@ func (in *instrumentation) startSpan(ctx context.Context, o *observer) (context.
 	if o.req.Model != "" {
 		name = spanNamePrefix + spanNameSeparator + limit(o.req.Model)
 	}
-	ctx, span := in.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient))
-	if !span.IsRecording() {
-		return ctx, span
-	}
 	c, r := &o.call, &o.req
-	attrs := []attribute.KeyValue{
+	// The conventions ask for these at creation, where samplers see them.
+	first := make([]attribute.KeyValue, 0, 5)
+	first = append(first,
 		attrOperation.String(operationChat),
 		attrProvider.String(c.Provider),
 		attrServerAddress.String(c.ServerAddress),
 		attrServerPort.Int(c.ServerPort),
-		attribute.Bool("gen_ai.request.stream", r.Stream),
-	}
+	)
 	if r.Model != "" {
-		attrs = append(attrs, attrRequestModel.String(limit(r.Model)))
+		first = append(first, attrRequestModel.String(limit(r.Model)))
 	}
+	ctx, span := in.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(first...))
+	if !span.IsRecording() {
+		return ctx, span
+	}
+	attrs := make([]attribute.KeyValue, 0, 16)
+	attrs = append(attrs, attribute.Bool("gen_ai.request.stream", r.Stream))
 	if r.HasMaxTokens {
 		attrs = append(attrs, attribute.Int64("gen_ai.request.max_tokens", r.MaxTokens))
 	}
@@ -238,83 +337,72 @@ func (in *instrumentation) emit(o *observer) {
 	in.endSpan(o)
 	m := in.inst
 	ctx := context.Background()
-	if o.ctx != nil {
-		ctx = context.WithoutCancel(o.ctx)
-	}
 	if !m.enabled(ctx) {
 		return // no-op providers: build no attributes
 	}
+	if o.ctx != nil {
+		ctx = context.WithoutCancel(o.ctx)
+	}
 
-	base := []attribute.KeyValue{
-		attrOperation.String(operationChat),
-		attrProvider.String(c.Provider),
-		attrServerAddress.String(c.ServerAddress),
-		attrServerPort.Int(c.ServerPort),
-	}
-	if c.RequestModel != "" {
-		base = append(base, attrRequestModel.String(limit(c.RequestModel)))
-	}
-	if c.ResponseModel != "" {
-		base = append(base, attrResponseModel.String(limit(m.models.admit(c.ResponseModel))))
-	}
-	if c.ErrorType != "" {
-		base = append(base, attrErrorType.String(c.ErrorType))
-	}
-	set := metric.WithAttributeSet(attribute.NewSet(base...))
+	sets := m.sets.get(setKey{
+		provider:      c.Provider,
+		address:       c.ServerAddress,
+		port:          c.ServerPort,
+		requestModel:  limit(c.RequestModel),
+		responseModel: limit(m.models.admit(c.ResponseModel)),
+		errorType:     c.ErrorType,
+		estimated:     !c.UsageReported,
+	}, m.draft)
+	set, add := sets.base, sets.baseAdd
 	secs := func(d time.Duration) float64 { return d.Seconds() }
 
-	m.duration.Record(ctx, secs(c.Duration), set)
+	m.duration.Record(ctx, secs(c.Duration), set...)
 	if c.Err == nil {
 		if c.Stream && c.Chunks > 0 {
-			m.ttfc.Record(ctx, secs(c.TimeToFirstChunk), set)
-			// One point per chunk: reuse one option slice, and leave the
-			// span out of the context so that these points do not each go
-			// through the exemplar reservoir.
-			opts := []metric.RecordOption{set}
+			m.ttfc.Record(ctx, secs(c.TimeToFirstChunk), set...)
+			// One point per chunk. Leave the span out of the context so
+			// that these points do not each go through the exemplar
+			// reservoir.
 			chunkCtx := context.Background()
 			for i := 1; i < len(c.ChunkTimes); i++ {
-				m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), opts...)
+				m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set...)
 			}
 		}
 		if o.haveToken && c.Stream {
-			m.ttft.Record(ctx, secs(c.TimeToFirstToken), set)
-			m.gap.Record(ctx, secs(c.MaxChunkGap), set)
+			m.ttft.Record(ctx, secs(c.TimeToFirstToken), set...)
+			m.gap.Record(ctx, secs(c.MaxChunkGap), set...)
 		}
 		if o.haveAnswer && c.Stream {
-			m.ttfa.Record(ctx, secs(c.TimeToFirstAnswer), set)
+			m.ttfa.Record(ctx, secs(c.TimeToFirstAnswer), set...)
 		}
 		if c.OutputTokensPerSecond > 0 {
-			m.speed.Record(ctx, c.OutputTokensPerSecond, set)
+			m.speed.Record(ctx, c.OutputTokensPerSecond, set...)
 		}
 	}
 	hasUsage := c.UsageReported || c.Flags.Has(FlagUsageMissing)
 	if hasUsage {
-		est := attrUsageEstimated.Bool(!c.UsageReported)
 		if m.draft {
-			s := metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], est)...))
-			m.draftIn.Record(ctx, c.InputTokens, s)
-			m.draftOut.Record(ctx, c.OutputTokens, s)
+			m.draftIn.Record(ctx, c.InputTokens, sets.input...)
+			m.draftOut.Record(ctx, c.OutputTokens, sets.output...)
 		} else {
-			m.tokens.Record(ctx, c.InputTokens, metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], attrTokenType.String("input"), est)...)))
-			m.tokens.Record(ctx, c.OutputTokens, metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], attrTokenType.String("output"), est)...)))
+			m.tokens.Record(ctx, c.InputTokens, sets.input...)
+			m.tokens.Record(ctx, c.OutputTokens, sets.output...)
 		}
 		if c.ReasoningTokens > 0 {
-			m.reasoning.Add(ctx, c.ReasoningTokens, set)
+			m.reasoning.Add(ctx, c.ReasoningTokens, add...)
 		}
 		if c.CachedInputTokens > 0 {
-			m.cached.Add(ctx, c.CachedInputTokens, set)
+			m.cached.Add(ctx, c.CachedInputTokens, add...)
 		}
 	}
-	useful := c.Useful()
-	callSet := metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)],
-		attrUseful.Bool(useful), attrPriceKnown.Bool(c.PriceKnown), attrUsageEstimated.Bool(!c.UsageReported))...))
-	m.calls.Add(ctx, 1, callSet)
+	callSet := sets.calls[b2i(c.Useful())][b2i(c.PriceKnown)]
+	m.calls.Add(ctx, 1, callSet...)
 	if c.PriceKnown && c.Cost.Total > 0 {
-		m.cost.Add(ctx, c.Cost.Total, callSet)
+		m.cost.Add(ctx, c.Cost.Total, callSet...)
 	}
 	for _, f := range AllFlags {
 		if c.Flags.Has(f) {
-			m.flags.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], attrFlag.String(f.String()))...)))
+			m.flags.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(append(sets.attrs[:len(sets.attrs):len(sets.attrs)], attrFlag.String(f.String()))...)))
 		}
 	}
 }
@@ -330,9 +418,8 @@ func (in *instrumentation) endSpan(o *observer) {
 		span.End(end)
 		return
 	}
-	attrs := []attribute.KeyValue{
-		attribute.Int("http.response.status_code", c.StatusCode),
-	}
+	attrs := make([]attribute.KeyValue, 0, 24)
+	attrs = append(attrs, attribute.Int("http.response.status_code", c.StatusCode))
 	if c.ResponseID != "" {
 		attrs = append(attrs, attribute.String("gen_ai.response.id", limit(c.ResponseID)))
 	}

@@ -2,9 +2,11 @@ package infermetrics_test
 
 import (
 	"context"
+	"io"
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -860,4 +862,116 @@ func TestAttributesValidUTF8(t *testing.T) {
 		}
 		t.Errorf("invalid UTF-8 in %v", invalid)
 	})
+}
+
+// post sends a chat completion request with body to url through rt and
+// reads the response to the end.
+func post(t *testing.T, rt http.RoundTripper, url, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+}
+
+// TestServerAddressAndPort checks server.address and server.port for the
+// URL forms a client may use.
+func TestServerAddressAndPort(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		host string
+		port int
+	}{
+		{"https://api.openai.com/v1/chat/completions", "api.openai.com", 443},
+		{"http://api.example.test/v1/chat/completions", "api.example.test", 80},
+		{"http://localhost:8080/v1/chat/completions", "localhost", 8080},
+		{"https://gw.example.test:8443/openai/v1/chat/completions", "gw.example.test", 8443},
+		{"http://[::1]:9000/v1/chat/completions", "::1", 9000},
+		{"http://[::1]/v1/chat/completions", "::1", 80},
+		{"https://[2001:db8::7]/v1/chat/completions", "2001:db8::7", 443},
+		{"https://gw.example.test:/v1/chat/completions", "gw.example.test", 443},
+	} {
+		var got *infermetrics.Call
+		rt := infermetrics.NewTransport(&cannedTransport{status: 200, ctype: "application/json", body: []byte(`{"choices":[]}`), split: wholeReads},
+			infermetrics.WithOnCall(func(c *infermetrics.Call) { got = c.Clone() }))
+		post(t, rt, tc.url, `{"model":"m","messages":[]}`)
+		if got == nil {
+			t.Fatalf("%s: no call", tc.url)
+		}
+		if got.ServerAddress != tc.host || got.ServerPort != tc.port {
+			t.Errorf("%s: got %q %d, want %q %d", tc.url, got.ServerAddress, got.ServerPort, tc.host, tc.port)
+		}
+	}
+}
+
+// attrSampler records the attributes a sampler sees when a span starts.
+type attrSampler struct{ seen []attribute.KeyValue }
+
+func (s *attrSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	s.seen = append(s.seen[:0], p.Attributes...)
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+}
+
+func (s *attrSampler) Description() string { return "attrSampler" }
+
+// TestSamplingAttributes checks that the attributes the conventions list
+// as sampling-relevant are given at span creation.
+func TestSamplingAttributes(t *testing.T) {
+	sampler := &attrSampler{}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler))
+	rt := infermetrics.NewTransport(&cannedTransport{status: 200, ctype: "application/json", body: []byte(`{"choices":[]}`), split: wholeReads},
+		infermetrics.WithTracerProvider(tp))
+	post(t, rt, "https://api.groq.com/openai/v1/chat/completions", `{"model":"llama-3.3-70b-versatile","messages":[]}`)
+	got := attribute.NewSet(sampler.seen...)
+	for _, want := range []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", "chat"),
+		attribute.String("gen_ai.provider.name", "groq"),
+		attribute.String("gen_ai.request.model", "llama-3.3-70b-versatile"),
+		attribute.String("server.address", "api.groq.com"),
+		attribute.Int("server.port", 443),
+	} {
+		if v, ok := got.Value(want.Key); !ok || v != want.Value {
+			t.Errorf("sampler saw %s=%v (present %v), want %v", want.Key, v.Emit(), ok, want.Value.Emit())
+		}
+	}
+}
+
+// TestManyAttributeSets checks metric attributes past the bound on cached
+// attribute sets: every call is still recorded with its own request model.
+func TestManyAttributeSets(t *testing.T) {
+	const calls = 1100 // more than the library caches
+	tel := infermetricstest.NewTelemetry()
+	rt := infermetrics.NewTransport(&cannedTransport{status: 200, ctype: "application/json",
+		body:  []byte(`{"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}`),
+		split: wholeReads}, tel.Options()...)
+	for i := range calls {
+		post(t, rt, "https://api.openai.com/v1/chat/completions", `{"model":"model-`+strconv.Itoa(i)+`","messages":[]}`)
+	}
+	perModel := map[string]float64{}
+	for _, p := range points(tel.Metrics()) {
+		if p.metric != infermetrics.MetricCalls {
+			continue
+		}
+		v, _ := p.attrs.Value("gen_ai.request.model")
+		perModel[v.AsString()] += p.sum
+	}
+	if len(perModel) != calls {
+		t.Fatalf("%d request models in %s, want %d", len(perModel), infermetrics.MetricCalls, calls)
+	}
+	for i := range calls {
+		if n := perModel["model-"+strconv.Itoa(i)]; n != 1 {
+			t.Errorf("model-%d: %v calls, want 1", i, n)
+		}
+	}
+	// Token usage has two sets per model, past the SDK's default limit of
+	// 2,000 per instrument; the duration histogram has one.
+	if n := tel.HistogramCount(infermetrics.MetricOperationDuration, attribute.String("gen_ai.request.model", "model-1099")); n != 1 {
+		t.Errorf("duration{model-1099}: %d points, want 1", n)
+	}
 }
