@@ -123,7 +123,10 @@ func WithoutUsageInjection() Option {
 
 // WithMaxChunkTimes caps [Call.ChunkTimes] at n entries per call (default
 // 65536); later chunks are still counted and timed into the gap and speed
-// figures. n <= 0 keeps no chunk times.
+// figures. n <= 0 keeps no chunk times. The metric
+// gen_ai.client.operation.time_per_output_chunk is recorded from the chunk
+// times kept, one point per chunk, so a cap also bounds it and n <= 0 turns
+// it off.
 func WithMaxChunkTimes(n int) Option {
 	return optionFunc(func(c *config) { c.maxChunkTimes = max(n, 0) })
 }

@@ -975,3 +975,27 @@ func TestManyAttributeSets(t *testing.T) {
 		t.Errorf("duration{model-1099}: %d points, want 1", n)
 	}
 }
+
+// TestTimePerOutputChunkFollowsCap checks that time_per_output_chunk has
+// one point per kept chunk time after the first, so WithMaxChunkTimes
+// bounds it and 0 turns it off.
+func TestTimePerOutputChunkFollowsCap(t *testing.T) {
+	for _, tc := range []struct{ cap, want int }{{0, 0}, {1, 0}, {100, 99}, {1000, 152}} {
+		synctest.Test(t, func(t *testing.T) {
+			events := []infermetricstest.Event{infermetricstest.Role()}
+			for range 150 {
+				events = append(events, infermetricstest.Content("x").After(otelMS))
+			}
+			events = append(events, infermetricstest.Finish("stop"), infermetricstest.Usage(1, 150, 0, 0), infermetricstest.Done())
+			srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: events})
+			defer srv.Close()
+			tel := infermetricstest.NewTelemetry()
+			if err := otelStream(t, otelClient(srv, tel, infermetrics.WithMaxChunkTimes(tc.cap)), "gpt-4o"); err != nil {
+				t.Fatal(err)
+			}
+			if got := tel.HistogramCount(infermetrics.MetricTimePerOutputChunk); got != uint64(tc.want) {
+				t.Errorf("cap %d: %d time_per_output_chunk points, want %d", tc.cap, got, tc.want)
+			}
+		})
+	}
+}
