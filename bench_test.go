@@ -439,7 +439,10 @@ func TestChunkPathAllocs(t *testing.T) {
 	plain2000, plain1000 := allocs(2000), allocs(1000)
 	limit := 2.0
 	if raceEnabled() {
-		limit = 16 // sync.Pool drops items at random under -race
+		// sync.Pool drops items at random under -race, which moves these
+		// averages by tens (up to 23 seen). One allocation per chunk would
+		// add 1,000, so this still catches it.
+		limit = 100
 	}
 	for _, tc := range []struct {
 		name string
