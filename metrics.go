@@ -171,6 +171,7 @@ type setKey struct {
 // callSets are the attribute sets recorded with one setKey, built once:
 // building a set sorts, hashes and allocates, and a call records up to a
 // dozen measurements.
+//
 // They are kept as option slices: a variadic argument passed to an
 // interface method escapes, so a one-element literal would allocate on
 // every record.

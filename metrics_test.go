@@ -999,3 +999,34 @@ func TestTimePerOutputChunkFollowsCap(t *testing.T) {
 		})
 	}
 }
+
+// TestAttributeSetsByUsageSource checks that calls differing only in
+// whether usage was reported or estimated are recorded under their own
+// attribute sets, however often each repeats.
+func TestAttributeSetsByUsageSource(t *testing.T) {
+	tel := infermetricstest.NewTelemetry()
+	const answer = `{"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]`
+	reported := infermetrics.NewTransport(&cannedTransport{status: 200, ctype: "application/json",
+		body: []byte(answer + `,"usage":{"prompt_tokens":3,"completion_tokens":1}}`), split: wholeReads}, tel.Options()...)
+	estimated := infermetrics.NewTransport(&cannedTransport{status: 200, ctype: "application/json",
+		body: []byte(answer + `}`), split: wholeReads}, tel.Options()...)
+	const url, body = "https://api.openai.com/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}`
+	for range 3 {
+		post(t, reported, url, body)
+	}
+	for range 2 {
+		post(t, estimated, url, body)
+	}
+	for _, tc := range []struct {
+		estimated bool
+		want      float64
+	}{{false, 3}, {true, 2}} {
+		est := attribute.Bool("infermetrics.usage_estimated", tc.estimated)
+		if got := tel.Sum(infermetrics.MetricCalls, est); got != tc.want {
+			t.Errorf("calls{usage_estimated=%v}: %v, want %v", tc.estimated, got, tc.want)
+		}
+		if got := tel.HistogramCount(infermetrics.MetricTokenUsage, est, attribute.String("gen_ai.token.type", "output")); got != uint64(tc.want) {
+			t.Errorf("token usage{output, usage_estimated=%v}: %d points, want %v", tc.estimated, got, tc.want)
+		}
+	}
+}
