@@ -18,13 +18,17 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/infermetrics/infermetrics/internal/prices"
 	"github.com/infermetrics/infermetrics/internal/request"
+	"github.com/infermetrics/infermetrics/internal/rxstamp"
 	"github.com/openai/openai-go/v3/option"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
@@ -181,6 +185,64 @@ func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
 	return &transport{base: base, in: newInstrumentation(opts)}
 }
 
+// ReceiveTimestamps wraps dial, an [http.Transport] DialContext function,
+// so that the TCP connections it makes learn when the kernel received the
+// bytes of each read (SO_TIMESTAMPNS). A call served over such a connection
+// with HTTP/1.x stamps its chunks with the kernel's receive time instead of
+// the time the read returned, so chunk times stay exact when the process is
+// too busy to read promptly: a few microseconds of error where a loaded
+// process otherwise adds milliseconds.
+//
+// A nil dial means a [net.Dialer] with [http.DefaultTransport]'s settings.
+// On systems other than Linux, and for connections other than TCP, the
+// connections are returned unchanged; so are calls over HTTP/2, which
+// multiplexes streams on one connection. The kernel turns stamping on a few
+// milliseconds after the first connection asks for it; reads before that
+// keep their return time.
+//
+//	tr := http.DefaultTransport.(*http.Transport).Clone()
+//	tr.DialContext = infermetrics.ReceiveTimestamps(tr.DialContext)
+//	tr.Protocols = new(http.Protocols)
+//	tr.Protocols.SetHTTP1(true)
+//	client := openai.NewClient(
+//		option.WithHTTPClient(&http.Client{Transport: tr}),
+//		infermetrics.Instrument())
+func ReceiveTimestamps(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	if !rxstamp.Supported {
+		return dial
+	}
+	stamping.Store(true)
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return c, err
+		}
+		return rxstamp.Wrap(c), nil
+	}
+}
+
+// stamping is set once [ReceiveTimestamps] has made a dialer: from then on
+// calls look for the connection that serves them.
+var stamping atomic.Bool
+
+// traceConn returns ctx with a trace that gives o, while it is still at gen,
+// the stamping connection the request is sent on.
+func traceConn(ctx context.Context, o *observer, gen uint64) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			rx := rxstamp.Find(info.Conn)
+			o.mu.Lock()
+			if o.gen == gen {
+				o.rx = rx
+			}
+			o.mu.Unlock()
+		},
+	})
+}
+
 type transport struct {
 	base http.RoundTripper
 	in   *instrumentation
@@ -279,11 +341,14 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	ctx, span := in.startSpan(req.Context(), o)
 	o.ctx, o.span = ctx, span
 	o.start = time.Now()
-	o.last = o.start
+	o.last, o.now = o.start, o.start
 	c.Start = o.start
 	o.live = true
 	gen := o.gen
 	o.mu.Unlock()
+	if stamping.Load() {
+		ctx = traceConn(ctx, o, gen)
+	}
 	req = req.WithContext(ctx)
 
 	resp, err := next(req)
@@ -315,6 +380,9 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	}
 	if !info.Stream {
 		o.strip = false
+	}
+	if resp.ProtoMajor != 1 {
+		o.rx = nil // one connection carries many streams: its stamps are not this call's
 	}
 	o.last = time.Now()
 	o.stopAfter = context.AfterFunc(ctx, func() {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/infermetrics/infermetrics/internal/chunk"
 	"github.com/infermetrics/infermetrics/internal/request"
+	"github.com/infermetrics/infermetrics/internal/rxstamp"
 	"github.com/infermetrics/infermetrics/internal/sse"
 	"github.com/infermetrics/infermetrics/internal/tokens"
 	"go.opentelemetry.io/otel"
@@ -66,8 +67,9 @@ type observer struct {
 
 	call  Call
 	start time.Time
-	now   time.Time // when the bytes being observed were read
+	now   time.Time // when the bytes being observed arrived (see timeRead)
 	last  time.Time // when the previous read returned
+	rx    *rxstamp.Conn
 
 	framer *sse.Framer
 	facts  chunk.Facts
@@ -121,7 +123,7 @@ func getObserver() *observer {
 // must not use o afterwards.
 func (o *observer) recycle() {
 	o.gen++
-	o.in, o.ctx, o.span, o.stopAfter = nil, nil, nil, nil
+	o.in, o.ctx, o.span, o.stopAfter, o.rx = nil, nil, nil, nil, nil
 	o.req = request.Info{}
 	o.reqBody = nil
 	o.call.reset()
@@ -284,10 +286,25 @@ func (b *body) readStrip(p []byte) (int, error) {
 
 // timeRead accounts for one read of the body that started at t0 and
 // returned at t1: the application held the stream since the previous read
-// returned, and the bytes read are stamped t1.
+// returned, and the bytes read are stamped t1, or with when the kernel
+// received them if the connection says (see [ReceiveTimestamps]).
 func (o *observer) timeRead(t0, t1 time.Time) {
 	o.call.ConsumerTime += t0.Sub(o.last)
-	o.last, o.now = t1, t1
+	at := t1
+	if o.rx != nil {
+		// The kernel's stamp is wall-clock time; carry it over to t1's
+		// monotonic clock, and keep stamps in order should the wall clock
+		// step.
+		if ns := o.rx.Received(); ns != 0 {
+			if d := t1.UnixNano() - ns; d > 0 {
+				at = t1.Add(-time.Duration(d))
+				if at.Before(o.now) {
+					at = o.now
+				}
+			}
+		}
+	}
+	o.last, o.now = t1, at
 }
 
 // applyDrops removes the dropped events from hold and releases every
