@@ -299,8 +299,8 @@ type scaleRecord struct {
 // client, each chunk stamped by the server with its send time. Run with
 // -benchtime 1x. It reports:
 //
-//   - p50/p99/max/min-µs (Instrumented only): the error of Call.Start +
-//     ChunkTimes[i] against the send stamp;
+//   - p50/p99/max/min-µs (Instrumented and Stamped): the error of
+//     Call.Start + ChunkTimes[i] against the send stamp;
 //   - app-p50/p99/max-µs: the delay from the send stamp to the client
 //     getting the chunk (from Next for the SDK modes, from its line for
 //     HTTP);
@@ -310,8 +310,10 @@ type scaleRecord struct {
 //     server-cpu-ns/chunk.
 //
 // Modes: Instrumented (openai-go with infermetrics and SDK providers),
-// Plain (openai-go alone) and HTTP (net/http reading lines, no SDK and no
-// JSON decoding: the floor under any client on this machine).
+// Stamped (the same, with connections dialed through ReceiveTimestamps, so
+// chunks carry the kernel's receive time), Plain (openai-go alone) and
+// HTTP (net/http reading lines, no SDK and no JSON decoding: the floor
+// under any client on this machine).
 //
 // Loads: chunks 10 ms apart (100 chunks/s a stream, a fast model) saturate
 // this 2-core machine at 500 streams; 50 ms apart (20 chunks/s) it keeps
@@ -334,7 +336,7 @@ func BenchmarkScale(b *testing.B) {
 		{"gap=100ms-steady", 100 * time.Millisecond, false, true},
 	} {
 		for _, server := range []string{"inproc", "process"} {
-			for _, mode := range []string{"Instrumented", "Plain", "HTTP"} {
+			for _, mode := range []string{"Instrumented", "Stamped", "Plain", "HTTP"} {
 				for _, streams := range []int{100, 500, 1000} {
 					b.Run(fmt.Sprintf("%s/server=%s/%s/streams=%d", load.name, server, mode, streams), func(b *testing.B) {
 						benchScale(b, streams, load, mode, server == "process")
@@ -402,7 +404,7 @@ const steadyStreams = 3
 // benchScale runs one BenchmarkScale variant; with process the server runs
 // in a child process, otherwise in this one.
 func benchScale(b *testing.B, streams int, load scaleLoad, mode string, process bool) {
-	instrumented := mode == "Instrumented"
+	instrumented := mode == "Instrumented" || mode == "Stamped"
 	var baseURL string
 	var proc *scaleProcess
 	var wl writeLog // the in-process server's
@@ -422,6 +424,9 @@ func benchScale(b *testing.B, streams int, load scaleLoad, mode string, process 
 	recs := make(map[int64]*scaleRecord, streams)
 	tp, _, mp := sdkProviders()
 	tr := &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: 30 * time.Second}
+	if mode == "Stamped" {
+		tr.DialContext = infermetrics.ReceiveTimestamps(nil)
+	}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
 	ro := []option.RequestOption{
