@@ -68,3 +68,37 @@ func ExampleNewTransport() {
 	// Output:
 	// finish=stop estimated=true flags=usage_missing
 }
+
+func ExampleReceiveTimestamps() {
+	srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
+		infermetricstest.Content("Hello"), infermetricstest.Finish("stop"), infermetricstest.Usage(5, 1, 0, 0), infermetricstest.Done(),
+	}})
+	defer srv.Close()
+
+	// Connections that learn when the kernel received each read, spoken
+	// over HTTP/1.1: chunk times are arrivals even when the process is
+	// busy.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = infermetrics.ReceiveTimestamps(tr.DialContext)
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetHTTP1(true)
+	defer tr.CloseIdleConnections()
+
+	client := openai.NewClient(
+		option.WithBaseURL(srv.URL()),
+		option.WithAPIKey("sk-..."),
+		option.WithHTTPClient(&http.Client{Transport: tr}),
+		infermetrics.Instrument(infermetrics.WithOnCall(func(c *infermetrics.Call) {
+			fmt.Printf("chunks=%d first chunk after start: %v\n", c.Chunks, c.TimeToFirstChunk > 0)
+		})),
+	)
+	stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi")},
+	})
+	for stream.Next() {
+	}
+	stream.Close()
+	// Output:
+	// chunks=3 first chunk after start: true
+}
