@@ -174,6 +174,10 @@ type variant struct {
 	client func(rt http.RoundTripper) openai.Client
 }
 
+// variants are the clients compared. Instrumented/noop is telemetry turned
+// off (no-op providers, no hook): calls pass through untouched.
+// Instrumented/noop+hook does all the library's work and exports nothing:
+// its cost is the library's own.
 func variants(rec **tracetest.SpanRecorder) []variant {
 	tp, r, mp := sdkProviders()
 	*rec = r
@@ -186,6 +190,12 @@ func variants(rec **tracetest.SpanRecorder) []variant {
 			return benchClient(rt, infermetrics.Instrument(
 				infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()),
 				infermetrics.WithMeterProvider(metricnoop.NewMeterProvider())))
+		}},
+		{"Instrumented/noop+hook", func(rt http.RoundTripper) openai.Client {
+			return benchClient(rt, infermetrics.Instrument(
+				infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()),
+				infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()),
+				infermetrics.WithOnCall(func(*infermetrics.Call) {})))
 		}},
 		{"otelhttp", func(rt http.RoundTripper) openai.Client {
 			return benchClient(otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp)))
@@ -255,8 +265,13 @@ func BenchmarkStreamRaw(b *testing.B) {
 		{"Instrumented/noop", func(rt http.RoundTripper) http.RoundTripper {
 			return infermetrics.NewTransport(rt, infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()), infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()))
 		}},
-		{"Instrumented/noop-nochunktimes", func(rt http.RoundTripper) http.RoundTripper {
-			return infermetrics.NewTransport(rt, infermetrics.WithMaxChunkTimes(0), infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()), infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()))
+		{"Instrumented/noop+hook", func(rt http.RoundTripper) http.RoundTripper {
+			return infermetrics.NewTransport(rt, infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()), infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()),
+				infermetrics.WithOnCall(func(*infermetrics.Call) {}))
+		}},
+		{"Instrumented/noop+hook-nochunktimes", func(rt http.RoundTripper) http.RoundTripper {
+			return infermetrics.NewTransport(rt, infermetrics.WithMaxChunkTimes(0), infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()), infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()),
+				infermetrics.WithOnCall(func(*infermetrics.Call) {}))
 		}},
 	} {
 		b.Run(v.name, func(b *testing.B) {
@@ -303,7 +318,7 @@ func BenchmarkStreamRaw(b *testing.B) {
 func BenchmarkNonStream(b *testing.B) {
 	var rec *tracetest.SpanRecorder
 	vs := variants(&rec)
-	for _, v := range vs[:4] { // the pipe+map baseline only concerns streams
+	for _, v := range vs[:5] { // the pipe+map baseline only concerns streams
 		b.Run(v.name, func(b *testing.B) {
 			c := v.client(&memTransport{body: []byte(jsonBody), contentType: "application/json"})
 			p := benchParams("gpt-4o")
@@ -424,9 +439,6 @@ func TestChunkPathAllocs(t *testing.T) {
 	allocs := func(n int, opts ...infermetrics.Option) float64 {
 		var ro []option.RequestOption
 		if opts != nil {
-			opts = append(opts,
-				infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()),
-				infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()))
 			ro = append(ro, infermetrics.Instrument(opts...))
 		}
 		c := benchClient(streamTransport(n), ro...)
@@ -444,19 +456,30 @@ func TestChunkPathAllocs(t *testing.T) {
 		// add 1,000, so this still catches it.
 		limit = 100
 	}
+	// No-op providers with a hook: the library does all its work (a call
+	// nobody observes is passed through untouched) and exports nothing.
+	noop := []infermetrics.Option{
+		infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()),
+		infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()),
+		infermetrics.WithOnCall(func(*infermetrics.Call) {}),
+	}
+	tp, rec, mp := sdkProviders()
 	for _, tc := range []struct {
 		name string
 		opts []infermetrics.Option
 	}{
 		// WithMaxChunkTimes(0) keeps no chunk times, so emit records no
 		// per-chunk histogram values: this is the per-chunk read path alone.
-		{"read-path", []infermetrics.Option{infermetrics.WithMaxChunkTimes(0)}},
-		// Default options add the time_per_output_chunk points recorded
-		// from the chunk times when the call ends.
-		{"default", []infermetrics.Option{}},
+		{"read-path", append([]infermetrics.Option{infermetrics.WithMaxChunkTimes(0)}, noop...)},
+		// Default options add the chunk times kept for the hook.
+		{"default", noop},
+		// With the SDK, the time_per_output_chunk points recorded from the
+		// chunk times when the call ends, and the span.
+		{"otel-sdk", []infermetrics.Option{infermetrics.WithTracerProvider(tp), infermetrics.WithMeterProvider(mp)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			instr2000, instr1000 := allocs(2000, tc.opts...), allocs(1000, tc.opts...)
+			rec.Reset()
 			growth := (instr2000 - plain2000) - (instr1000 - plain1000)
 			t.Logf("plain %.0f / %.0f allocs, instrumented %.0f / %.0f (1000 / 2000 chunks): extra %.0f / %.0f, growth %.0f (allowed %.0f)",
 				plain1000, plain2000, instr1000, instr2000, instr1000-plain1000, instr2000-plain2000, growth, limit)

@@ -33,6 +33,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // Version is the version of this library, reported as the instrumentation
@@ -258,6 +259,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 type instrumentation struct {
 	cfg           config
 	maxChunkTimes int
+	noopTracer    bool // the tracer provider is a no-op one: no span ever records
 	tracer        trace.Tracer
 	inst          *instruments
 	prices        *priceBook
@@ -282,6 +284,10 @@ func newInstrumentation(opts []Option) *instrumentation {
 		}
 	}
 	in := &instrumentation{cfg: c, maxChunkTimes: c.maxChunkTimes}
+	switch c.tp.(type) {
+	case tracenoop.TracerProvider, *tracenoop.TracerProvider:
+		in.noopTracer = true
+	}
 	in.tracer = c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
 	in.inst = newInstruments(c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version)), c.draft, c.maxModels)
 	in.prices = newPriceBook(c.prices, c.catalogs, c.noBuiltin)
@@ -298,30 +304,19 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	if !applies(req) || req.Body == nil || req.Body == http.NoBody {
 		return next(req)
 	}
-	raw, err := io.ReadAll(req.Body)
+	if in.noopTracer && in.cfg.onCall == nil && !in.inst.enabled(req.Context()) {
+		return next(req) // telemetry is off: nothing would see the call
+	}
+	raw, err := readBody(req.Body, req.ContentLength)
 	_ = req.Body.Close()
 	if err != nil {
 		return nil, err
 	}
 	info := request.Parse(raw)
-	sent := raw
-	strip := false
-	if info.Stream && !info.IncludeUsage && in.cfg.inject {
-		if b, ok := request.IncludeUsage(raw); ok {
-			sent, strip = b, true
-		}
-	}
-	// A shallow copy: only the body changes, and a RoundTripper must not
-	// modify the request it was given.
-	r := *req
-	req = &r
-	req.Body = newReplay(sent)
-	req.ContentLength = int64(len(sent))
-	req.GetBody = func() (io.ReadCloser, error) { return newReplay(sent), nil }
 
 	o := getObserver()
 	o.mu.Lock()
-	o.in, o.req, o.reqBody, o.strip = in, info, raw, strip
+	o.in, o.req, o.reqBody = in, info, raw
 	o.kind = kindJSON
 	if info.Stream {
 		o.kind = kindStream
@@ -339,6 +334,21 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 		c.Attempt = n + 1
 	}
 	ctx, span := in.startSpan(req.Context(), o)
+	sent := raw
+	if !span.IsRecording() && in.cfg.onCall == nil && !in.inst.enabled(ctx) {
+		// Nobody would see this call: the span is not sampled, no metric
+		// records and there is no hook. Send the request as the
+		// application wrote it and leave the response alone.
+		span.End()
+		o.recycle()
+		return next(withBody(ctx, req, sent))
+	}
+	if info.Stream && !info.IncludeUsage && in.cfg.inject {
+		if b, ok := request.IncludeUsage(raw); ok {
+			sent, o.strip = b, true
+		}
+	}
+	req = withBody(ctx, req, sent)
 	o.ctx, o.span = ctx, span
 	o.start = time.Now()
 	o.last, o.now = o.start, o.start
@@ -348,8 +358,8 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	o.mu.Unlock()
 	if stamping.Load() {
 		ctx = traceConn(ctx, o, gen)
+		req = req.WithContext(ctx)
 	}
-	req = req.WithContext(ctx)
 
 	resp, err := next(req)
 
@@ -398,6 +408,38 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	resp.Body = newBody(o, resp.Body)
 	o.mu.Unlock()
 	return resp, nil
+}
+
+// readBody reads r to the end as io.ReadAll does, in one allocation when
+// size, the declared length, is right.
+func readBody(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 || size > maxBodyBytes {
+		size = 512
+	}
+	b := make([]byte, 0, size+1) // +1: EOF is seen without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// withBody returns a shallow copy of req with ctx and a body replaying b:
+// a RoundTripper must not modify the request it was given.
+func withBody(ctx context.Context, req *http.Request, b []byte) *http.Request {
+	r := req.WithContext(ctx)
+	r.Body = newReplay(b)
+	r.ContentLength = int64(len(b))
+	r.GetBody = func() (io.ReadCloser, error) { return newReplay(b), nil }
+	return r
 }
 
 // hostPort returns the server address and port of req.

@@ -122,10 +122,21 @@ func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
 	return in
 }
 
-// enabled reports whether any instrument would record: all come from one
-// meter, so one disabled means all are (a no-op provider).
+// enabled reports whether any instrument would record: false with a no-op
+// provider, a global one not yet set, or views that drop them all.
 func (m *instruments) enabled(ctx context.Context) bool {
-	return m.duration.Enabled(ctx) || m.calls.Enabled(ctx)
+	for _, i := range [...]interface{ Enabled(context.Context) bool }{
+		m.duration, m.ttfc, m.tpoc, m.ttft, m.ttfa, m.gap, m.speed,
+		m.reasoning, m.cached, m.cost, m.calls, m.flags,
+	} {
+		if i.Enabled(ctx) {
+			return true
+		}
+	}
+	if m.draft {
+		return m.draftIn.Enabled(ctx) || m.draftOut.Enabled(ctx)
+	}
+	return m.tokens.Enabled(ctx)
 }
 
 func handle(err error) {

@@ -19,9 +19,11 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 const (
@@ -1028,5 +1030,93 @@ func TestAttributeSetsByUsageSource(t *testing.T) {
 		if got := tel.HistogramCount(infermetrics.MetricTokenUsage, est, attribute.String("gen_ai.token.type", "output")); got != uint64(tc.want) {
 			t.Errorf("token usage{output, usage_estimated=%v}: %d points, want %v", tc.estimated, got, tc.want)
 		}
+	}
+}
+
+// captureTransport answers every request with a copy of body and keeps the
+// last request body and the response body it handed out.
+type captureTransport struct {
+	body []byte
+	sent []byte
+	resp io.ReadCloser
+}
+
+func (c *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	b, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	c.sent = b
+	c.resp = io.NopCloser(strings.NewReader(string(c.body)))
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: c.resp, Request: req}, nil
+}
+
+// TestUnobservedCallsPassThrough checks that a call nobody would see (no
+// recording span, no metric that records, no hook) is sent as the
+// application wrote it and its response handed back untouched, and that
+// any one observer brings back the whole measurement.
+func TestUnobservedCallsPassThrough(t *testing.T) {
+	const (
+		answer = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\n"
+		usage  = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n"
+		done   = "data: [DONE]\n\n"
+		stream = answer + usage + done
+	)
+	const reqBody = `{"model":"gpt-4o","messages":[],"stream":true}`
+	never := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	for _, tc := range []struct {
+		name     string
+		opts     func(tel *infermetricstest.Telemetry, hooked *int) []infermetrics.Option
+		observed bool
+	}{
+		{"no-op providers", func(*infermetricstest.Telemetry, *int) []infermetrics.Option {
+			return []infermetrics.Option{infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()), infermetrics.WithMeterProvider(metricnoop.NewMeterProvider())}
+		}, false},
+		{"global providers, never set", func(*infermetricstest.Telemetry, *int) []infermetrics.Option { return nil }, false},
+		{"span not sampled, no-op meter", func(*infermetricstest.Telemetry, *int) []infermetrics.Option {
+			return []infermetrics.Option{infermetrics.WithTracerProvider(never), infermetrics.WithMeterProvider(metricnoop.NewMeterProvider())}
+		}, false},
+		{"hook only", func(_ *infermetricstest.Telemetry, hooked *int) []infermetrics.Option {
+			return []infermetrics.Option{infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()), infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()),
+				infermetrics.WithOnCall(func(*infermetrics.Call) { *hooked++ })}
+		}, true},
+		{"sampled span only", func(tel *infermetricstest.Telemetry, _ *int) []infermetrics.Option {
+			return []infermetrics.Option{infermetrics.WithTracerProvider(tel.TracerProvider()), infermetrics.WithMeterProvider(metricnoop.NewMeterProvider())}
+		}, true},
+		{"metrics only", func(tel *infermetricstest.Telemetry, _ *int) []infermetrics.Option {
+			return []infermetrics.Option{infermetrics.WithTracerProvider(never), infermetrics.WithMeterProvider(tel.MeterProvider())}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tel := infermetricstest.NewTelemetry()
+			var hooked int
+			base := &captureTransport{body: []byte(stream)}
+			rt := infermetrics.NewTransport(base, tc.opts(tel, &hooked)...)
+			req, err := http.NewRequest(http.MethodPost, "https://api.openai.com/v1/chat/completions", strings.NewReader(reqBody))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			// Measured calls ask for usage, so the usage chunk the
+			// application did not ask for is taken out again.
+			want := stream
+			if tc.observed {
+				want = answer + done
+			}
+			if err != nil || string(got) != want {
+				t.Fatalf("application read %q, %v; want %q", got, err, want)
+			}
+			injected := string(base.sent) != reqBody
+			wrapped := resp.Body != base.resp
+			measured := hooked+len(tel.Spans()) > 0 || tel.HistogramCount(infermetrics.MetricOperationDuration) > 0
+			if injected != tc.observed || wrapped != tc.observed || measured != tc.observed {
+				t.Errorf("usage injected %v, body wrapped %v, measured %v; want all %v (sent %s)", injected, wrapped, measured, tc.observed, base.sent)
+			}
+		})
 	}
 }
