@@ -11,7 +11,9 @@
 //	client := openai.NewClient(option.WithAPIKey(key), infermetrics.Instrument())
 //
 // Only POST requests to a path ending in /chat/completions are measured;
-// other requests pass through untouched.
+// other requests pass through untouched, and so do calls that nothing would
+// observe: no span that records, no metric instrument that records and no
+// [WithOnCall] hook.
 package infermetrics
 
 import (
