@@ -70,7 +70,9 @@ type Call struct {
 	ConsumerTime time.Duration
 	// ChunkTimes holds the arrival of every data event except [DONE], as
 	// offsets from Start, up to the cap set by [WithMaxChunkTimes]; Chunks
-	// counts them all.
+	// counts them all. An event arrives when the read that completed it
+	// returned or, over a connection dialed through [ReceiveTimestamps],
+	// when the kernel received that read's bytes.
 	ChunkTimes []time.Duration
 	Chunks     int
 

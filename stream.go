@@ -292,19 +292,25 @@ func (o *observer) timeRead(t0, t1 time.Time) {
 	o.call.ConsumerTime += t0.Sub(o.last)
 	at := t1
 	if o.rx != nil {
-		// The kernel's stamp is wall-clock time; carry it over to t1's
-		// monotonic clock, and keep stamps in order should the wall clock
-		// step.
-		if ns := o.rx.Received(); ns != 0 {
-			if d := t1.UnixNano() - ns; d > 0 {
-				at = t1.Add(-time.Duration(d))
-				if at.Before(o.now) {
-					at = o.now
-				}
-			}
-		}
+		at = arrival(t1, o.rx.Received(), o.now)
 	}
 	o.last, o.now = t1, at
+}
+
+// arrival returns when bytes read at t1 arrived, given the kernel's
+// receive stamp rx (Unix ns, 0 for none) and the previous bytes' time
+// prev. The stamp is wall-clock time; it is carried over to t1's monotonic
+// clock, and the result stays in [prev, t1] should the wall clock step.
+func arrival(t1 time.Time, rx int64, prev time.Time) time.Time {
+	d := t1.UnixNano() - rx
+	if rx == 0 || d <= 0 {
+		return t1
+	}
+	at := t1.Add(-time.Duration(d))
+	if at.Before(prev) {
+		return prev
+	}
+	return at
 }
 
 // applyDrops removes the dropped events from hold and releases every
