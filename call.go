@@ -1,17 +1,6 @@
 package infermetrics
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"strconv"
-	"strings"
-	"time"
-
-	"github.com/tidwall/gjson"
-)
+import "time"
 
 // A Call is the record of one HTTP attempt of a chat completion: what was
 // asked, when each part of the answer arrived, what it cost, and whether it
@@ -75,6 +64,11 @@ type Call struct {
 	// when the kernel received that read's bytes.
 	ChunkTimes []time.Duration
 	Chunks     int
+	// TokenChunks counts the chunks that carried generated text (see
+	// TimeToFirstToken); AnswerChunks those that carried visible answer
+	// text (see TimeToFirstAnswer). Both are zero for a response that was
+	// not streamed.
+	TokenChunks, AnswerChunks int
 
 	// InputTokens, OutputTokens, ReasoningTokens and CachedInputTokens are
 	// the usage as the server reported it (normalized across providers'
@@ -87,8 +81,12 @@ type Call struct {
 	UsageReported bool
 	// OutputTokensPerSecond is the generation speed: the output tokens
 	// generated between the first and the last token, divided by that time.
-	// Hidden reasoning (reported but not streamed) happens before the first
-	// token and is left out. Zero when fewer than two chunks carried tokens.
+	// When every token chunk arrived in one read, that time is zero and the
+	// window starts at the arrival before it instead (the previous chunk's,
+	// or the response headers'). Hidden reasoning (reported but not
+	// streamed) happens before the first token and is left out. Zero for a
+	// response that was not streamed, or when fewer than two chunks carried
+	// tokens.
 	OutputTokensPerSecond float64
 
 	// FinishReason is the finish reason of choice 0 (or of the first
@@ -145,124 +143,4 @@ func (c *Call) Clone() *Call {
 	d.ChunkTimes = append([]time.Duration(nil), c.ChunkTimes...)
 	d.FinishReasons = append([]string(nil), c.FinishReasons...)
 	return &d
-}
-
-// reset clears c for reuse, keeping its slices' storage.
-func (c *Call) reset() {
-	times, reasons := c.ChunkTimes[:0], c.FinishReasons[:0]
-	*c = Call{ChunkTimes: times, FinishReasons: reasons}
-}
-
-// An APIError is an error the server reported: an HTTP error status, or an
-// error sent inside a 200 stream (InStream).
-type APIError struct {
-	StatusCode int    // HTTP status of the response
-	Type       string // the error object's "type", if any
-	Code       string // the error object's "code", if any
-	Message    string // the error object's "message", if any
-	InStream   bool   // sent as an event inside a streamed response
-}
-
-func (e *APIError) Error() string {
-	where := "HTTP"
-	if e.InStream {
-		where = "stream"
-	}
-	s := fmt.Sprintf("infermetrics: %s error %d", where, e.StatusCode)
-	if e.Code != "" {
-		s += " " + e.Code
-	} else if e.Type != "" {
-		s += " " + e.Type
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-// parseAPIError reads an error body or a stream's error value: an object
-// {"error":{"message","type","code"}}, the error object itself, or a bare
-// message. It never fails; unknown shapes give an empty APIError.
-func parseAPIError(raw []byte) *APIError {
-	e := &APIError{}
-	if len(raw) == 0 || !gjson.ValidBytes(raw) {
-		e.Message = strings.TrimSpace(capText(raw, 256))
-		return e
-	}
-	r := gjson.ParseBytes(raw)
-	if v := r.Get("error"); v.Exists() {
-		if v.IsObject() {
-			r = v
-		} else if v.Type == gjson.String {
-			e.Message = v.Str
-			r = gjson.Result{}
-		}
-	}
-	if r.IsObject() {
-		e.Message = r.Get("message").String()
-		if e.Message == "" {
-			e.Message = r.Get("detail").String()
-		}
-		e.Type = r.Get("type").String()
-		if code := r.Get("code"); code.Exists() && code.Type != gjson.Null {
-			e.Code = code.String()
-		}
-	}
-	if len(e.Message) > 1024 {
-		e.Message = e.Message[:1024]
-	}
-	return e
-}
-
-// errorType returns the error.type attribute value for err: the provider's
-// error code or type when it is a short identifier, the HTTP status code
-// otherwise, and a fixed name for the library's own and the context's
-// errors. The README lists the values.
-func errorType(err error) string {
-	if err == nil {
-		return ""
-	}
-	var ae *APIError
-	switch {
-	case errors.As(err, &ae):
-		if identifier(ae.Code) {
-			return ae.Code
-		}
-		if identifier(ae.Type) {
-			return ae.Type
-		}
-		if ae.InStream {
-			return "stream_error"
-		}
-		return strconv.Itoa(ae.StatusCode)
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	case errors.Is(err, ErrAbandoned):
-		return "abandoned"
-	case errors.Is(err, ErrMalformedChunk):
-		return "malformed_chunk"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "unexpected_eof"
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "timeout"
-	}
-	return fmt.Sprintf("%T", err)
-}
-
-// identifier reports whether s is a short, low-cardinality identifier.
-func identifier(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c == '-' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-			return false
-		}
-	}
-	return true
 }

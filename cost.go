@@ -89,13 +89,6 @@ func perMillion(tokens int64, price float64) float64 {
 	return float64(tokens) * price / 1e6
 }
 
-// costDisagrees reports whether a provider-reported cost and ours differ by
-// more than 25% and more than a hundredth of a cent.
-func costDisagrees(ours, theirs float64) bool {
-	d := math.Abs(ours - theirs)
-	return d > 1e-4 && d > 0.25*math.Max(math.Abs(ours), math.Abs(theirs))
-}
-
 // A PriceCatalog is a set of model prices loaded from a file in LiteLLM's
 // model_prices_and_context_window.json format or in this library's own
 // format (see the README). It is immutable and safe for concurrent use.
@@ -125,23 +118,6 @@ func LoadPriceCatalog(path string) (*PriceCatalog, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
-}
-
-// WithPriceCatalog adds a catalogue consulted before the built-in one; of
-// several, the one given last wins. [WithPrice] overrides every catalogue. A
-// nil catalogue is ignored.
-func WithPriceCatalog(c *PriceCatalog) Option {
-	return optionFunc(func(cfg *config) {
-		if c != nil && c.c != nil {
-			cfg.catalogs = append(cfg.catalogs, c.c)
-		}
-	})
-}
-
-// WithoutBuiltinPrices stops the library from using its built-in price
-// catalogue: only [WithPrice] and [WithPriceCatalog] prices apply.
-func WithoutBuiltinPrices() Option {
-	return optionFunc(func(cfg *config) { cfg.noBuiltin = true })
 }
 
 // priceBook resolves the price of a call: WithPrice first (request model,
@@ -200,18 +176,13 @@ func (b *priceBook) lookup(provider, model string) (rate, bool) {
 }
 
 // price sets the call's cost from its usage.
-func (in *instrumentation) price(o *observer) {
-	c := &o.call
-	r, ok := in.prices.lookup(c.Provider, c.RequestModel)
+func (b *priceBook) price(c *Call) {
+	r, ok := b.lookup(c.Provider, c.RequestModel)
 	if !ok {
-		r, ok = in.prices.lookup(c.Provider, c.ResponseModel)
+		r, ok = b.lookup(c.Provider, c.ResponseModel)
 	}
 	c.PriceKnown = ok
-	if !ok {
-		return
-	}
-	c.Cost = bill(r, c.InputTokens, c.CachedInputTokens, c.CacheWriteInputTokens, c.OutputTokens, c.ReasoningTokens)
-	if c.ProviderCostReported && costDisagrees(c.Cost.Total, c.ProviderCost) {
-		c.Flags = c.Flags.Set(FlagCostMismatch)
+	if ok {
+		c.Cost = bill(r, c.InputTokens, c.CachedInputTokens, c.CacheWriteInputTokens, c.OutputTokens, c.ReasoningTokens)
 	}
 }

@@ -2,7 +2,10 @@ package infermetrics
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
+
+	"github.com/infermetrics/infermetrics/internal/request"
 )
 
 // A Flag names one way in which a call that may have looked successful was
@@ -63,11 +66,29 @@ var flagNames = [...]string{
 	"cost_mismatch",
 }
 
-// AllFlags lists every flag in order.
-var AllFlags = []Flag{
+// allFlags lists every flag in order.
+var allFlags = [...]Flag{
 	FlagTruncated, FlagEmptyAnswer, FlagReasoningExhausted, FlagContentFiltered,
 	FlagIncomplete, FlagUsageMissing, FlagUsageMismatch, FlagModelMismatch,
 	FlagParamIgnored, FlagInvalidJSON, FlagCostMismatch,
+}
+
+// AllFlags returns every flag, in order, in a new slice.
+func AllFlags() []Flag { return append([]Flag(nil), allFlags[:]...) }
+
+// Names returns the names of the flags in f, in order, or nil for the
+// empty set.
+func (f Flags) Names() []string {
+	if f == 0 {
+		return nil
+	}
+	var names []string
+	for _, fl := range allFlags {
+		if f.Has(fl) {
+			names = append(names, fl.String())
+		}
+	}
+	return names
 }
 
 // String returns the flag's snake_case name.
@@ -95,7 +116,7 @@ func (f Flags) String() string {
 		return ""
 	}
 	var b strings.Builder
-	for _, fl := range AllFlags {
+	for _, fl := range allFlags {
 		if f.Has(fl) {
 			if b.Len() > 0 {
 				b.WriteByte('|')
@@ -148,6 +169,10 @@ func usageImplausible(output, reasoning int64, visibleBytes, reasoningBytes int6
 		allowed += reasoningBytes
 	}
 	if output-reasoning > allowed+mismatchSlack {
+		return true
+	}
+	// Text received and no token billed for it: wrong whatever the slack.
+	if output == 0 && visibleBytes+reasoningBytes > 0 {
 		return true
 	}
 	// Far more text received than tokens billed.
@@ -222,46 +247,65 @@ func validJSON(s []byte) bool {
 	return json.Valid(s)
 }
 
-// fidelityFlags computes the flags of a call that got a 2xx response.
-func fidelityFlags(o *observer) Flags {
-	c := &o.call
+// fidelityFlags computes the flags of a call that got a 2xx response,
+// from the summary of its response, the call's usage and its request.
+// cost_mismatch is raised apart, once the call is priced (costFlags).
+func fidelityFlags(s *summary, c *Call, req *request.Info, kind respKind) Flags {
 	var f Flags
-	switch o.finish {
+	switch s.finish {
 	case finishLength, "max_tokens":
 		f = f.Set(FlagTruncated)
 	case finishContentFilter:
 		f = f.Set(FlagContentFiltered)
 	}
-	if o.filtered {
+	if s.filtered {
 		f = f.Set(FlagContentFiltered)
 	}
-	completed := o.sawFinish || o.sawDone
-	if !completed || (o.kind == kindJSON && o.malformed) {
+	// A stream completes with a finish reason or [DONE]; a whole response
+	// with a finish reason (a server that gave up sends null).
+	completed := s.sawFinish || s.sawDone
+	if !completed || (kind == kindJSON && s.malformed) {
 		f = f.Set(FlagIncomplete)
 	}
-	answered := o.nonBlank || o.toolCall
+	answered := s.nonBlank || s.toolCall
 	if completed && c.Err == nil && !answered {
 		f = f.Set(FlagEmptyAnswer)
-		if f.Has(FlagTruncated) && (c.ReasoningTokens > 0 || o.reasoningSeen) {
+		if f.Has(FlagTruncated) && (c.ReasoningTokens > 0 || s.reasoningSeen) {
 			f = f.Set(FlagReasoningExhausted)
 		}
 	}
 	if !c.UsageReported {
 		f = f.Set(FlagUsageMissing)
-	} else if o.tokenChunks > 0 || o.kind == kindJSON {
-		if usageImplausible(c.OutputTokens, c.ReasoningTokens, textBytes(o.answer, o.answerBytes), textBytes(o.reasoning, o.reasonBytes), o.tokenChunks) {
+	} else if s.tokenChunks > 0 || kind == kindJSON {
+		if usageImplausible(c.OutputTokens, c.ReasoningTokens, textBytes(s.answer, s.answerBytes), textBytes(s.reasoning, s.reasonBytes), s.tokenChunks) {
 			f = f.Set(FlagUsageMismatch)
 		}
 	}
 	if !modelMatches(c.RequestModel, c.ResponseModel) {
 		f = f.Set(FlagModelMismatch)
 	}
-	if o.req.NoReasoning && (c.ReasoningTokens > 0 || o.reasoningSeen) {
+	if req.NoReasoning && (c.ReasoningTokens > 0 || s.reasoningSeen) {
 		f = f.Set(FlagParamIgnored)
 	}
-	if o.req.OutputType == "json" && completed && !o.toolCall && !o.refusal &&
-		o.answerBytes <= maxTextBytes && !validJSON(o.answer) {
+	if req.OutputType == "json" && completed && !s.toolCall && !s.refusal &&
+		s.answerBytes <= maxTextBytes && !validJSON(s.answer) {
 		f = f.Set(FlagInvalidJSON)
 	}
 	return f
+}
+
+// costFlags returns cost_mismatch when the provider reported a cost that
+// disagrees with ours.
+func costFlags(c *Call) Flags {
+	if c.PriceKnown && c.ProviderCostReported && costDisagrees(c.Cost.Total, c.ProviderCost) {
+		return Flags(FlagCostMismatch)
+	}
+	return 0
+}
+
+// costDisagrees reports whether a provider-reported cost and ours differ by
+// more than 25% and more than a hundredth of a cent.
+func costDisagrees(ours, theirs float64) bool {
+	d := math.Abs(ours - theirs)
+	return d > 1e-4 && d > 0.25*math.Max(math.Abs(ours), math.Abs(theirs))
 }

@@ -2,63 +2,63 @@ package infermetrics
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/trace"
-
-	"github.com/tidwall/gjson"
 )
 
 // Metric names. The gen_ai.* names follow the OpenTelemetry GenAI semantic
 // conventions v1.41; the infermetrics.* names are this library's own, for
 // what the conventions do not cover.
 const (
-	MetricOperationDuration  = "gen_ai.client.operation.duration"
-	MetricTimeToFirstChunk   = "gen_ai.client.operation.time_to_first_chunk"
-	MetricTimePerOutputChunk = "gen_ai.client.operation.time_per_output_chunk"
-	MetricTokenUsage         = "gen_ai.client.token.usage"
-	MetricDraftInputTokens   = "gen_ai.client.inference.usage.input_tokens"
-	MetricDraftOutputTokens  = "gen_ai.client.inference.usage.output_tokens"
-	MetricTimeToFirstToken   = "infermetrics.client.time_to_first_token"
-	MetricTimeToFirstAnswer  = "infermetrics.client.time_to_first_answer"
-	MetricOutputTokensPerSec = "infermetrics.client.output_tokens_per_second"
-	MetricMaxChunkGap        = "infermetrics.client.max_chunk_gap"
-	MetricCost               = "infermetrics.client.cost"
-	MetricCalls              = "infermetrics.client.calls"
-	MetricFlags              = "infermetrics.client.flags"
-	MetricReasoningTokens    = "infermetrics.client.reasoning_tokens"
-	MetricCachedInputTokens  = "infermetrics.client.cached_input_tokens"
-	attrFlag                 = attribute.Key("infermetrics.flag")
-	attrUseful               = attribute.Key("infermetrics.useful")
-	attrPriceKnown           = attribute.Key("infermetrics.price_known")
-	attrUsageEstimated       = attribute.Key("infermetrics.usage_estimated")
-	attrTokenType            = attribute.Key("gen_ai.token.type")
-	attrOperation            = attribute.Key("gen_ai.operation.name")
-	attrProvider             = attribute.Key("gen_ai.provider.name")
-	attrRequestModel         = attribute.Key("gen_ai.request.model")
-	attrResponseModel        = attribute.Key("gen_ai.response.model")
-	attrServerAddress        = attribute.Key("server.address")
-	attrServerPort           = attribute.Key("server.port")
-	attrErrorType            = attribute.Key("error.type")
-	maxAttributeLength       = 256
-	otherValue               = "_OTHER"
-	operationChat            = "chat"
-	unitSeconds              = "s"
-	unitTokens               = "{token}"
-	unitCalls                = "{call}"
-	unitTokensPerSecond      = "{token}/s"
-	unitUSD                  = "USD"
-	spanEventFirstToken      = "infermetrics.first_token"
-	spanEventFirstAnswer     = "infermetrics.first_answer"
-	spanNamePrefix           = "chat"
-	spanNameSeparator        = " "
+	MetricOperationDuration     = "gen_ai.client.operation.duration"
+	MetricTimeToFirstChunk      = "gen_ai.client.operation.time_to_first_chunk"
+	MetricTimePerOutputChunk    = "gen_ai.client.operation.time_per_output_chunk"
+	MetricTokenUsage            = "gen_ai.client.token.usage"
+	MetricDraftInputTokens      = "gen_ai.client.inference.usage.input_tokens"
+	MetricDraftOutputTokens     = "gen_ai.client.inference.usage.output_tokens"
+	MetricTimeToFirstToken      = "infermetrics.client.time_to_first_token"
+	MetricTimeToFirstAnswer     = "infermetrics.client.time_to_first_answer"
+	MetricOutputTokensPerSecond = "infermetrics.client.output_tokens_per_second"
+	MetricMaxChunkGap           = "infermetrics.client.max_chunk_gap"
+	MetricCost                  = "infermetrics.client.cost"
+	MetricCalls                 = "infermetrics.client.calls"
+	MetricFlags                 = "infermetrics.client.flags"
+	MetricReasoningTokens       = "infermetrics.client.reasoning_tokens"
+	MetricCachedInputTokens     = "infermetrics.client.cached_input_tokens"
+
+	// Deprecated: use MetricOutputTokensPerSecond.
+	MetricOutputTokensPerSec = MetricOutputTokensPerSecond
+)
+
+const (
+	attrFlag             = attribute.Key("infermetrics.flag")
+	attrUseful           = attribute.Key("infermetrics.useful")
+	attrPriceKnown       = attribute.Key("infermetrics.price_known")
+	attrUsageEstimated   = attribute.Key("infermetrics.usage_estimated")
+	attrTokenType        = attribute.Key("gen_ai.token.type")
+	attrOperation        = attribute.Key("gen_ai.operation.name")
+	attrProvider         = attribute.Key("gen_ai.provider.name")
+	attrRequestModel     = attribute.Key("gen_ai.request.model")
+	attrResponseModel    = attribute.Key("gen_ai.response.model")
+	attrServerAddress    = attribute.Key("server.address")
+	attrServerPort       = attribute.Key("server.port")
+	attrErrorType        = attribute.Key("error.type")
+	maxAttributeLength   = 256
+	otherValue           = "_OTHER"
+	operationChat        = "chat"
+	unitSeconds          = "s"
+	unitTokens           = "{token}"
+	unitCalls            = "{call}"
+	unitTokensPerSecond  = "{token}/s"
+	unitUSD              = "USD"
+	spanEventFirstToken  = "infermetrics.first_token"
+	spanEventFirstAnswer = "infermetrics.first_answer"
+	spanNamePrefix       = "chat"
+	spanNameSeparator    = " "
 )
 
 // Bucket boundaries. Durations and token counts use the boundaries the
@@ -111,7 +111,7 @@ func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
 	in.ttft = h(MetricTimeToFirstToken, unitSeconds, "Time from sending the request to the first chunk carrying generated text (reasoning or answer).", durationBuckets)
 	in.ttfa = h(MetricTimeToFirstAnswer, unitSeconds, "Time from sending the request to the first chunk carrying visible answer text (content, refusal or tool call).", durationBuckets)
 	in.gap = h(MetricMaxChunkGap, unitSeconds, "Longest gap between consecutive chunks after the first token, per call.", durationBuckets)
-	in.speed = h(MetricOutputTokensPerSec, unitTokensPerSecond, "Output tokens generated between the first and the last token, divided by that time, per call.", speedBuckets)
+	in.speed = h(MetricOutputTokensPerSecond, unitTokensPerSecond, "Output tokens generated between the first and the last token, divided by that time, per call.", speedBuckets)
 	in.reasoning = ic(MetricReasoningTokens, unitTokens, "Output tokens used for reasoning.")
 	in.cached = ic(MetricCachedInputTokens, unitTokens, "Input tokens read from a provider cache.")
 	var err error
@@ -268,100 +268,27 @@ func b2i(b bool) int {
 	return 0
 }
 
-// limit cuts s to at most maxAttributeLength bytes, at a rune boundary so
-// that exporters never see invalid UTF-8.
-func limit(s string) string {
-	if len(s) <= maxAttributeLength {
-		return s
-	}
-	n := maxAttributeLength
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+// attrString cuts s to at most maxAttributeLength bytes for an attribute
+// value.
+func attrString(s string) string { return truncate(s, maxAttributeLength) }
 
-// startSpan starts the CLIENT span of one attempt.
-func (in *instrumentation) startSpan(ctx context.Context, o *observer) (context.Context, trace.Span) {
-	name := spanNamePrefix
-	if o.req.Model != "" {
-		name = spanNamePrefix + spanNameSeparator + limit(o.req.Model)
+// record records the metrics of a finished call. ctx is the attempt's
+// (its span is the exemplars' trace); its cancellation is ignored.
+func (m *instruments) record(ctx context.Context, c *Call) {
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	c, r := &o.call, &o.req
-	// The conventions ask for these at creation, where samplers see them.
-	first := make([]attribute.KeyValue, 0, 5)
-	first = append(first,
-		attrOperation.String(operationChat),
-		attrProvider.String(c.Provider),
-		attrServerAddress.String(c.ServerAddress),
-		attrServerPort.Int(c.ServerPort),
-	)
-	if r.Model != "" {
-		first = append(first, attrRequestModel.String(limit(r.Model)))
-	}
-	ctx, span := in.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(first...))
-	if !span.IsRecording() {
-		return ctx, span
-	}
-	attrs := make([]attribute.KeyValue, 0, 16)
-	attrs = append(attrs, attribute.Bool("gen_ai.request.stream", r.Stream))
-	if r.HasMaxTokens {
-		attrs = append(attrs, attribute.Int64("gen_ai.request.max_tokens", r.MaxTokens))
-	}
-	if r.HasTemperature {
-		attrs = append(attrs, attribute.Float64("gen_ai.request.temperature", r.Temperature))
-	}
-	if r.HasTopP {
-		attrs = append(attrs, attribute.Float64("gen_ai.request.top_p", r.TopP))
-	}
-	if r.HasFrequency {
-		attrs = append(attrs, attribute.Float64("gen_ai.request.frequency_penalty", r.FrequencyPenalty))
-	}
-	if r.HasPresence {
-		attrs = append(attrs, attribute.Float64("gen_ai.request.presence_penalty", r.PresencePenalty))
-	}
-	if r.HasSeed {
-		attrs = append(attrs, attribute.Int64("gen_ai.request.seed", r.Seed))
-	}
-	if r.N > 1 {
-		attrs = append(attrs, attribute.Int64("gen_ai.request.choice.count", r.N))
-	}
-	if len(r.Stop) > 0 && in.cfg.captureLimit > 0 {
-		attrs = append(attrs, attribute.StringSlice("gen_ai.request.stop_sequences", r.Stop))
-	}
-	if r.OutputType != "" {
-		attrs = append(attrs, attribute.String("gen_ai.output.type", r.OutputType))
-	}
-	if r.NoReasoning {
-		attrs = append(attrs, attribute.String("infermetrics.request.no_reasoning", r.NoReasoningBy))
-	}
-	attrs = append(attrs, attribute.Int("infermetrics.attempt", c.Attempt))
-	if in.cfg.captureLimit > 0 {
-		attrs = append(attrs, attribute.String("gen_ai.input.messages", capText(inputMessages(o.reqBody), in.cfg.captureLimit)))
-	}
-	span.SetAttributes(attrs...)
-	return ctx, span
-}
-
-// emit ends the span and records the metrics of a finished call.
-func (in *instrumentation) emit(o *observer) {
-	c := &o.call
-	in.endSpan(o)
-	m := in.inst
-	ctx := context.Background()
+	ctx = context.WithoutCancel(ctx)
 	if !m.enabled(ctx) {
 		return // no-op providers: build no attributes
-	}
-	if o.ctx != nil {
-		ctx = context.WithoutCancel(o.ctx)
 	}
 
 	sets := m.sets.get(setKey{
 		provider:      c.Provider,
 		address:       c.ServerAddress,
 		port:          c.ServerPort,
-		requestModel:  limit(c.RequestModel),
-		responseModel: limit(m.models.admit(c.ResponseModel)),
+		requestModel:  attrString(c.RequestModel),
+		responseModel: attrString(m.models.admit(c.ResponseModel)),
 		errorType:     c.ErrorType,
 		estimated:     !c.UsageReported,
 	}, m.draft)
@@ -380,11 +307,11 @@ func (in *instrumentation) emit(o *observer) {
 				m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set...)
 			}
 		}
-		if o.haveToken && c.Stream {
+		if c.TokenChunks > 0 {
 			m.ttft.Record(ctx, secs(c.TimeToFirstToken), set...)
 			m.gap.Record(ctx, secs(c.MaxChunkGap), set...)
 		}
-		if o.haveAnswer && c.Stream {
+		if c.AnswerChunks > 0 {
 			m.ttfa.Record(ctx, secs(c.TimeToFirstAnswer), set...)
 		}
 		if c.OutputTokensPerSecond > 0 {
@@ -412,127 +339,9 @@ func (in *instrumentation) emit(o *observer) {
 	if c.PriceKnown && c.Cost.Total > 0 {
 		m.cost.Add(ctx, c.Cost.Total, callSet...)
 	}
-	for _, f := range AllFlags {
+	for _, f := range allFlags {
 		if c.Flags.Has(f) {
 			m.flags.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(append(sets.attrs[:len(sets.attrs):len(sets.attrs)], attrFlag.String(f.String()))...)))
 		}
 	}
-}
-
-func (in *instrumentation) endSpan(o *observer) {
-	span := o.span
-	if span == nil {
-		return
-	}
-	c := &o.call
-	end := trace.WithTimestamp(c.Start.Add(c.Duration))
-	if !span.IsRecording() {
-		span.End(end)
-		return
-	}
-	attrs := make([]attribute.KeyValue, 0, 24)
-	attrs = append(attrs, attribute.Int("http.response.status_code", c.StatusCode))
-	if c.ResponseID != "" {
-		attrs = append(attrs, attribute.String("gen_ai.response.id", limit(c.ResponseID)))
-	}
-	if c.ResponseModel != "" {
-		attrs = append(attrs, attrResponseModel.String(limit(c.ResponseModel)))
-	}
-	if len(c.FinishReasons) > 0 {
-		attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", c.FinishReasons))
-	}
-	if c.UsageReported || c.Flags.Has(FlagUsageMissing) {
-		attrs = append(attrs,
-			attribute.Int64("gen_ai.usage.input_tokens", c.InputTokens),
-			attribute.Int64("gen_ai.usage.output_tokens", c.OutputTokens),
-			attribute.Int64("gen_ai.usage.reasoning.output_tokens", c.ReasoningTokens),
-			attribute.Int64("gen_ai.usage.cache_read.input_tokens", c.CachedInputTokens),
-			attrUsageEstimated.Bool(!c.UsageReported),
-		)
-		if c.CacheWriteInputTokens > 0 {
-			attrs = append(attrs, attribute.Int64("gen_ai.usage.cache_creation.input_tokens", c.CacheWriteInputTokens))
-		}
-	}
-	if c.Stream && c.Chunks > 0 {
-		attrs = append(attrs,
-			attribute.Float64("gen_ai.response.time_to_first_chunk", c.TimeToFirstChunk.Seconds()),
-			attribute.Int("infermetrics.chunks", c.Chunks),
-			attribute.Float64("infermetrics.max_chunk_gap", c.MaxChunkGap.Seconds()),
-		)
-	}
-	if o.haveToken {
-		attrs = append(attrs, attribute.Float64("infermetrics.time_to_first_token", c.TimeToFirstToken.Seconds()))
-	}
-	if o.haveAnswer {
-		attrs = append(attrs, attribute.Float64("infermetrics.time_to_first_answer", c.TimeToFirstAnswer.Seconds()))
-	}
-	if c.OutputTokensPerSecond > 0 {
-		attrs = append(attrs, attribute.Float64("infermetrics.output_tokens_per_second", c.OutputTokensPerSecond))
-	}
-	attrs = append(attrs,
-		attribute.Float64("infermetrics.consumer_time", c.ConsumerTime.Seconds()),
-		attrUseful.Bool(c.Useful()),
-		attrPriceKnown.Bool(c.PriceKnown),
-	)
-	if c.PriceKnown {
-		attrs = append(attrs, attribute.Float64("infermetrics.cost", c.Cost.Total))
-	}
-	if c.ProviderCostReported {
-		attrs = append(attrs, attribute.Float64("infermetrics.provider_cost", c.ProviderCost))
-	}
-	if c.Flags != 0 {
-		var names []string
-		for _, f := range AllFlags {
-			if c.Flags.Has(f) {
-				names = append(names, f.String())
-			}
-		}
-		attrs = append(attrs, attribute.StringSlice("infermetrics.flags", names))
-	}
-	if in.cfg.captureLimit > 0 {
-		attrs = append(attrs, attribute.String("gen_ai.output.messages", outputMessages(c, in.cfg.captureLimit)))
-	}
-	if c.Err != nil {
-		attrs = append(attrs, attrErrorType.String(c.ErrorType))
-		span.SetStatus(codes.Error, c.ErrorType)
-	}
-	span.SetAttributes(attrs...)
-	if o.haveToken {
-		span.AddEvent(spanEventFirstToken, trace.WithTimestamp(c.Start.Add(c.TimeToFirstToken)))
-	}
-	if o.haveAnswer {
-		span.AddEvent(spanEventFirstAnswer, trace.WithTimestamp(c.Start.Add(c.TimeToFirstAnswer)))
-	}
-	span.End(end)
-}
-
-// inputMessages returns the request's messages array as JSON, for capture.
-func inputMessages(body []byte) []byte {
-	return []byte(gjson.GetBytes(body, "messages").Raw)
-}
-
-// outputMessages returns the answer in the conventions' output message
-// shape, for capture.
-func outputMessages(c *Call, limit int) string {
-	type part struct {
-		Type    string `json:"type"`
-		Content string `json:"content"`
-	}
-	type message struct {
-		Role         string `json:"role"`
-		Parts        []part `json:"parts"`
-		FinishReason string `json:"finish_reason,omitempty"`
-	}
-	m := message{Role: "assistant", FinishReason: c.FinishReason}
-	if c.Reasoning != "" {
-		m.Parts = append(m.Parts, part{"reasoning", c.Reasoning})
-	}
-	if c.Answer != "" {
-		m.Parts = append(m.Parts, part{"text", c.Answer})
-	}
-	b, err := json.Marshal([]message{m})
-	if err != nil {
-		return ""
-	}
-	return capText(b, limit)
 }

@@ -588,7 +588,7 @@ func TestMetrics(t *testing.T) {
 		}
 
 		// One count per flag raised.
-		for _, f := range infermetrics.AllFlags {
+		for _, f := range infermetrics.AllFlags() {
 			want := 0.0
 			for _, c := range calls {
 				if c.Flags.Has(f) {

@@ -1,6 +1,10 @@
 package infermetrics
 
-import "strings"
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
 
 // providerHosts maps a host, or a host suffix starting with '.', to a
 // gen_ai.provider.name value. Names the semantic conventions define are used
@@ -65,4 +69,26 @@ func providerFor(host string) string {
 		}
 	}
 	return "openai_compatible"
+}
+
+// hostPort returns the server address and port of req.
+func hostPort(req *http.Request) (string, int) {
+	host := req.URL.Host
+	if host == "" {
+		host = req.Host
+	}
+	h, p := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		h, p = host[:i], host[i+1:]
+	}
+	port := 443
+	if req.URL.Scheme == "http" {
+		port = 80
+	}
+	if p != "" {
+		if n, err := strconv.Atoi(p); err == nil {
+			port = n
+		}
+	}
+	return strings.Trim(h, "[]"), port
 }

@@ -1,15 +1,33 @@
 package infermetrics
 
 import (
+	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 )
 
 // A Report aggregates calls per model: what they cost, how many were
 // useful, and what one useful answer cost. The zero value is an empty
-// report ready to use. A Report is not safe for concurrent use.
+// report ready to use. A Report is safe for concurrent use, so its Add can
+// be given to [WithOnCall] directly:
+//
+//	var r infermetrics.Report
+//	client := openai.NewClient(infermetrics.Instrument(infermetrics.WithOnCall(r.Add)))
 type Report struct {
-	models map[string]*ModelReport
+	mu     sync.Mutex
+	models map[string]*modelState
+}
+
+// maxReportSamples bounds the time-to-first-token samples a report keeps
+// per model.
+const maxReportSamples = 4096
+
+// modelState is one model's aggregate and the state of its sample.
+type modelState struct {
+	ModelReport
+	seen int       // streamed calls offered to the sample
+	rng  *rand.PCG // picks the sample; seeded per model, so reports repeat
 }
 
 // ModelReport is the aggregate of one model's calls.
@@ -29,22 +47,26 @@ type ModelReport struct {
 	Cost, Wasted float64
 	// InputTokens, OutputTokens and ReasoningTokens sum the calls' usage.
 	InputTokens, OutputTokens, ReasoningTokens int64
-	// TimeToFirstToken collects the streamed calls' times to first token.
+	// TimeToFirstToken holds the streamed calls' times to first token: all
+	// of them up to 4096 calls, then a uniform random sample of 4096
+	// (reservoir sampling), so that a long-lived report stays bounded.
 	TimeToFirstToken []time.Duration
 }
 
 // Add adds a call. It copies what it needs, so c may be reused afterwards.
 func (r *Report) Add(c *Call) {
-	if r.models == nil {
-		r.models = make(map[string]*ModelReport)
-	}
 	name := c.ResponseModel
 	if name == "" {
 		name = c.RequestModel
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.models == nil {
+		r.models = make(map[string]*modelState)
+	}
 	m := r.models[name]
 	if m == nil {
-		m = &ModelReport{Model: name}
+		m = &modelState{ModelReport: ModelReport{Model: name}, rng: rand.NewPCG(uint64(len(name)), 0x9e3779b97f4a7c15)}
 		r.models[name] = m
 	}
 	m.Calls++
@@ -67,15 +89,31 @@ func (r *Report) Add(c *Call) {
 	m.OutputTokens += c.OutputTokens
 	m.ReasoningTokens += c.ReasoningTokens
 	if c.Stream && c.TimeToFirstToken > 0 {
-		m.TimeToFirstToken = append(m.TimeToFirstToken, c.TimeToFirstToken)
+		m.sample(c.TimeToFirstToken)
 	}
 }
 
-// Models returns the per-model aggregates, sorted by model name.
+// sample offers d to the bounded sample (Vitter's algorithm R).
+func (m *modelState) sample(d time.Duration) {
+	m.seen++
+	if len(m.TimeToFirstToken) < maxReportSamples {
+		m.TimeToFirstToken = append(m.TimeToFirstToken, d)
+		return
+	}
+	if i := m.rng.Uint64() % uint64(m.seen); i < maxReportSamples {
+		m.TimeToFirstToken[i] = d
+	}
+}
+
+// Models returns a copy of the per-model aggregates, sorted by model name.
 func (r *Report) Models() []ModelReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	out := make([]ModelReport, 0, len(r.models))
 	for _, m := range r.models {
-		out = append(out, *m)
+		mr := m.ModelReport
+		mr.TimeToFirstToken = append([]time.Duration(nil), m.TimeToFirstToken...)
+		out = append(out, mr)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
 	return out

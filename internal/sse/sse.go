@@ -60,6 +60,9 @@ func New(limit int) *Framer {
 	return &Framer{limit: limit}
 }
 
+// Footprint returns the bytes of buffer f holds.
+func (f *Framer) Footprint() int { return cap(f.data) + cap(f.typ) }
+
 // Reset prepares f for a new stream, keeping its buffers.
 func (f *Framer) Reset() {
 	f.data = f.data[:0]
@@ -81,6 +84,13 @@ func (f *Framer) resetLine() {
 // line are held: at the end of a stream, such an event is lost.
 func (f *Framer) Pending() bool {
 	return len(f.data) > 0 || f.lineLen > 0
+}
+
+// Idle reports whether f is between events: no field of an event and no
+// part of a line is held, so the next byte fed starts a new line that no
+// earlier byte belongs to.
+func (f *Framer) Idle() bool {
+	return len(f.data) == 0 && len(f.typ) == 0 && !f.truncated && f.lineLen == 0
 }
 
 // Feed frames p, calling h for every event it completes.
