@@ -117,16 +117,6 @@ func streamTransport(n int) *memTransport {
 	return &memTransport{body: sseBody(n), contentType: "text/event-stream; charset=utf-8"}
 }
 
-func benchClient(rt http.RoundTripper, opts ...option.RequestOption) openai.Client {
-	base := []option.RequestOption{
-		option.WithBaseURL("http://bench.invalid/v1"),
-		option.WithAPIKey("sk-bench"),
-		option.WithHTTPClient(&http.Client{Transport: rt}),
-		option.WithMaxRetries(0),
-	}
-	return openai.NewClient(append(base, opts...)...)
-}
-
 func benchParams(model string) openai.ChatCompletionNewParams {
 	return openai.ChatCompletionNewParams{
 		Model:    model,
@@ -182,26 +172,26 @@ func variants(rec **tracetest.SpanRecorder) []variant {
 	tp, r, mp := sdkProviders()
 	*rec = r
 	return []variant{
-		{"Plain", func(rt http.RoundTripper) openai.Client { return benchClient(rt) }},
+		{"Plain", func(rt http.RoundTripper) openai.Client { return newClient(rt) }},
 		{"Instrumented/otel-sdk", func(rt http.RoundTripper) openai.Client {
-			return benchClient(rt, infermetrics.Instrument(infermetrics.WithTracerProvider(tp), infermetrics.WithMeterProvider(mp)))
+			return newClient(rt, infermetrics.Instrument(infermetrics.WithTracerProvider(tp), infermetrics.WithMeterProvider(mp)))
 		}},
 		{"Instrumented/noop", func(rt http.RoundTripper) openai.Client {
-			return benchClient(rt, infermetrics.Instrument(
+			return newClient(rt, infermetrics.Instrument(
 				infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()),
 				infermetrics.WithMeterProvider(metricnoop.NewMeterProvider())))
 		}},
 		{"Instrumented/noop+hook", func(rt http.RoundTripper) openai.Client {
-			return benchClient(rt, infermetrics.Instrument(
+			return newClient(rt, infermetrics.Instrument(
 				infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()),
 				infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()),
 				infermetrics.WithOnCall(func(*infermetrics.Call) {})))
 		}},
 		{"otelhttp", func(rt http.RoundTripper) openai.Client {
-			return benchClient(otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp)))
+			return newClient(otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp)))
 		}},
 		{"PipeMapBaseline", func(rt http.RoundTripper) openai.Client {
-			return benchClient(rt, option.WithMiddleware(benchbase.Middleware(nil)))
+			return newClient(rt, option.WithMiddleware(benchbase.Middleware(nil)))
 		}},
 	}
 }
@@ -441,7 +431,7 @@ func TestChunkPathAllocs(t *testing.T) {
 		if opts != nil {
 			ro = append(ro, infermetrics.Instrument(opts...))
 		}
-		c := benchClient(streamTransport(n), ro...)
+		c := newClient(streamTransport(n), ro...)
 		p := benchParams("gpt-4o")
 		for range 3 { // warm-up: fill pools, grow buffers
 			benchRead(t, &c, &p)

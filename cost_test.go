@@ -2,7 +2,6 @@ package infermetrics_test
 
 import (
 	"context"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"github.com/infermetrics/infermetrics"
 	"github.com/infermetrics/infermetrics/infermetricstest"
 )
-
-func closeTo(a, b float64) bool { return math.Abs(a-b) <= 1e-12+1e-9*math.Abs(b) }
 
 // replayCall replays one capture through an instrumented client and
 // returns its record.
@@ -67,11 +64,11 @@ func TestCostOnCaptures(t *testing.T) {
 				t.Fatalf("PriceKnown = false for %s", tt.model)
 			}
 			got := c.Cost
-			if !closeTo(got.Input, tt.want.Input) || !closeTo(got.CachedInput, tt.want.CachedInput) || !closeTo(got.Output, tt.want.Output) || !closeTo(got.Total, tt.want.Total) {
+			if !near(got.Input, tt.want.Input) || !near(got.CachedInput, tt.want.CachedInput) || !near(got.Output, tt.want.Output) || !near(got.Total, tt.want.Total) {
 				t.Errorf("Cost: got %+v, want %+v", got, tt.want)
 			}
 			if tt.providerCost > 0 {
-				if !c.ProviderCostReported || !closeTo(c.ProviderCost, tt.providerCost) {
+				if !c.ProviderCostReported || !near(c.ProviderCost, tt.providerCost) {
 					t.Errorf("ProviderCost: got %v (reported %v), want %v", c.ProviderCost, c.ProviderCostReported, tt.providerCost)
 				}
 				if c.Flags.Has(infermetrics.FlagCostMismatch) {
@@ -141,13 +138,13 @@ func TestPriceCatalogs(t *testing.T) {
 
 	synctest.Test(t, func(t *testing.T) {
 		srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
-			infermetricstest.Role(), infermetricstest.Content("hi"), infermetricstest.Finish("stop"), infermetricstest.Usage(1000, 500, 0, 0), infermetricstest.Done(),
+			infermetricstest.Role(), infermetricstest.Content("hi"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 1000, Output: 500}), infermetricstest.Done(),
 		}})
 		var got collect
 		client := kitClient(srv, infermetrics.WithOnCall(got.hook), infermetrics.WithPriceCatalog(cat))
 		drain(t, client.Chat.Completions.NewStreaming(context.Background(), chatParams("house-model")))
 		c := onlyCall(t, &got)
-		if want := 1000*1/1e6 + 500*2/1e6; !c.PriceKnown || !closeTo(c.Cost.Total, want) {
+		if want := 1000*1/1e6 + 500*2/1e6; !c.PriceKnown || !near(c.Cost.Total, want) {
 			t.Errorf("got known=%v total=%v, want %v", c.PriceKnown, c.Cost.Total, want)
 		}
 	})
@@ -173,10 +170,10 @@ func TestReport(t *testing.T) {
 		t.Fatalf("Models: got %+v", ms)
 	}
 	reasoner, small, unpriced := ms[0], ms[1], ms[2]
-	if !closeTo(reasoner.CostPerUseful(), 0.030) || !closeTo(reasoner.Wasted, 0.020) || reasoner.UsefulRate() != 0.5 || !closeTo(reasoner.ReasoningShare(), 1800.0/1900) {
+	if !near(reasoner.CostPerUseful(), 0.030) || !near(reasoner.Wasted, 0.020) || reasoner.UsefulRate() != 0.5 || !near(reasoner.ReasoningShare(), 1800.0/1900) {
 		t.Errorf("reasoner: per useful %v, wasted %v, rate %v, reasoning share %v", reasoner.CostPerUseful(), reasoner.Wasted, reasoner.UsefulRate(), reasoner.ReasoningShare())
 	}
-	if !closeTo(small.CostPerUseful(), 0.001) || !closeTo(small.CostPerCall(), 0.001) || small.Wasted != 0 {
+	if !near(small.CostPerUseful(), 0.001) || !near(small.CostPerCall(), 0.001) || small.Wasted != 0 {
 		t.Errorf("small: per useful %v, per call %v, wasted %v", small.CostPerUseful(), small.CostPerCall(), small.Wasted)
 	}
 	if unpriced.Unpriced != 1 || unpriced.Cost != 0 || unpriced.CostPerCall() != 0 {

@@ -339,7 +339,7 @@ func TestGlobalProvidersByDefault(t *testing.T) {
 // TestStaleBodyCannotTouchAnotherCall: reading a body after its call ended
 // must not affect any other call.
 func TestStaleBodyCannotTouchAnotherCall(t *testing.T) {
-	events := []infermetricstest.Event{infermetricstest.Role(), infermetricstest.Content("one"), infermetricstest.Content(" two"), infermetricstest.Finish("stop"), infermetricstest.Usage(3, 2, 0, 0), infermetricstest.Done()}
+	events := []infermetricstest.Event{infermetricstest.Role(), infermetricstest.Content("one"), infermetricstest.Content(" two"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 3, Output: 2}), infermetricstest.Done()}
 	srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: events})
 	defer srv.Close()
 	var c collect

@@ -17,7 +17,7 @@ func ExampleInstrument() {
 		infermetricstest.Role(),
 		infermetricstest.Reasoning("The user wants a poem. First, "),
 		infermetricstest.Finish("length"),
-		infermetricstest.Usage(20, 256, 256, 0),
+		infermetricstest.Usage(infermetricstest.Tokens{Input: 20, Output: 256, Reasoning: 256}),
 		infermetricstest.Done(),
 	}})
 	defer srv.Close()
@@ -71,7 +71,7 @@ func ExampleNewTransport() {
 
 func ExampleReceiveTimestamps() {
 	srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
-		infermetricstest.Content("Hello"), infermetricstest.Finish("stop"), infermetricstest.Usage(5, 1, 0, 0), infermetricstest.Done(),
+		infermetricstest.Content("Hello"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 1}), infermetricstest.Done(),
 	}})
 	defer srv.Close()
 

@@ -32,7 +32,7 @@ func TestLoadOneRecordPerStream(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		events = append(events, infermetricstest.Content("tok ").After(time.Millisecond))
 	}
-	events = append(events, infermetricstest.Finish("stop"), infermetricstest.Usage(10, 20, 0, 0), infermetricstest.Done())
+	events = append(events, infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 10, Output: 20}), infermetricstest.Done())
 	srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: events})
 	defer srv.Close()
 
@@ -137,7 +137,7 @@ func TestChunkTimesCap(t *testing.T) {
 		for i := 0; i < 5000; i++ {
 			events = append(events, infermetricstest.Content("x").After(time.Millisecond))
 		}
-		events = append(events, infermetricstest.Finish("stop"), infermetricstest.Usage(1, 5000, 0, 0), infermetricstest.Done())
+		events = append(events, infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 1, Output: 5000}), infermetricstest.Done())
 		srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: events})
 		var got collect
 		client := kitClient(srv, infermetrics.WithOnCall(got.hook), infermetrics.WithMaxChunkTimes(100))

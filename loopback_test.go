@@ -21,7 +21,7 @@ import (
 // and that no goroutine is left behind.
 func TestLoopbackOneRecordPerAttempt(t *testing.T) {
 	type E = infermetricstest.Event
-	ok := []E{infermetricstest.Role(), infermetricstest.Content("fine"), infermetricstest.Finish("stop"), infermetricstest.Usage(3, 1, 0, 0), infermetricstest.Done()}
+	ok := []E{infermetricstest.Role(), infermetricstest.Content("fine"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 3, Output: 1}), infermetricstest.Done()}
 	tests := []struct {
 		name      string
 		scenarios []infermetricstest.Scenario

@@ -16,7 +16,6 @@ import (
 	"github.com/infermetrics/infermetrics"
 	"github.com/infermetrics/infermetrics/infermetricstest"
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -43,16 +42,6 @@ var (
 
 // otelClient returns an openai-go client served in memory by srv, reporting
 // to tel, with the extra options opts.
-func otelClient(srv *infermetricstest.Server, tel *infermetricstest.Telemetry, opts ...infermetrics.Option) openai.Client {
-	return openai.NewClient(
-		option.WithBaseURL("http://"+otelHost+"/v1"),
-		option.WithAPIKey(otelAPIKey),
-		option.WithHTTPClient(&http.Client{Transport: srv.Transport()}),
-		option.WithMaxRetries(0),
-		infermetrics.Instrument(append(tel.Options(), opts...)...),
-	)
-}
-
 func otelParams(model string) openai.ChatCompletionNewParams {
 	return openai.ChatCompletionNewParams{
 		Model:    model,
@@ -77,14 +66,14 @@ func richScenario() infermetricstest.Scenario {
 	return infermetricstest.Scenario{
 		HeaderDelay: 50 * otelMS,
 		Events: []infermetricstest.Event{
-			infermetricstest.Role().After(50 * otelMS),                   // 100ms: first chunk
-			infermetricstest.Reasoning("Let me").After(200 * otelMS),     // 300ms: first token
-			infermetricstest.Reasoning(" think").After(100 * otelMS),     // 400ms
-			infermetricstest.Content(otelAnswer[:9]).After(400 * otelMS), // 800ms: first answer
-			infermetricstest.Content(otelAnswer[9:]).After(50 * otelMS),  // 850ms
-			infermetricstest.Finish("stop").After(10 * otelMS),           // 860ms
-			infermetricstest.Usage(12, 30, 8, 4).After(10 * otelMS),      // 870ms
-			infermetricstest.Done().After(10 * otelMS),                   // 880ms
+			infermetricstest.Role().After(50 * otelMS),                                                                              // 100ms: first chunk
+			infermetricstest.Reasoning("Let me").After(200 * otelMS),                                                                // 300ms: first token
+			infermetricstest.Reasoning(" think").After(100 * otelMS),                                                                // 400ms
+			infermetricstest.Content(otelAnswer[:9]).After(400 * otelMS),                                                            // 800ms: first answer
+			infermetricstest.Content(otelAnswer[9:]).After(50 * otelMS),                                                             // 850ms
+			infermetricstest.Finish("stop").After(10 * otelMS),                                                                      // 860ms
+			infermetricstest.Usage(infermetricstest.Tokens{Input: 12, Output: 30, Reasoning: 8, CachedInput: 4}).After(10 * otelMS), // 870ms
+			infermetricstest.Done().After(10 * otelMS),                                                                              // 880ms
 		},
 	}
 }
@@ -305,16 +294,6 @@ func points(rm metricdata.ResourceMetrics) []point {
 
 // histSum returns the sum of the histogram name's points whose attributes
 // include attrs.
-func histSum(rm metricdata.ResourceMetrics, name string, attrs ...attribute.KeyValue) float64 {
-	var s float64
-	for _, p := range points(rm) {
-		if p.metric == name && hasAttrs(p.attrs, attrs...) {
-			s += p.sum
-		}
-	}
-	return s
-}
-
 func hasAttrs(set attribute.Set, attrs ...attribute.KeyValue) bool {
 	for _, kv := range attrs {
 		if v, ok := set.Value(kv.Key); !ok || v != kv.Value {
@@ -335,20 +314,20 @@ func metricsWorkload(t *testing.T, tel *infermetricstest.Telemetry, opts ...infe
 			infermetricstest.Content("Hel").After(20 * otelMS),
 			infermetricstest.Content("lo").After(20 * otelMS),
 			infermetricstest.Finish("length"),
-			infermetricstest.Usage(10, 2, 0, 0),
+			infermetricstest.Usage(infermetricstest.Tokens{Input: 10, Output: 2}),
 			infermetricstest.Done(),
 		}},
 		infermetricstest.Scenario{Events: []infermetricstest.Event{
 			infermetricstest.Content("Hi").After(20 * otelMS),
 			infermetricstest.Content(" there").After(20 * otelMS),
 			infermetricstest.Finish("stop"),
-			infermetricstest.Usage(10, 2, 0, 0),
+			infermetricstest.Usage(infermetricstest.Tokens{Input: 10, Output: 2}),
 			infermetricstest.Done(),
 		}},
 		infermetricstest.Scenario{Model: "other-model", Events: []infermetricstest.Event{
 			infermetricstest.Content("Hi").After(20 * otelMS),
 			infermetricstest.Finish("stop"),
-			infermetricstest.Usage(10, 1, 0, 0),
+			infermetricstest.Usage(infermetricstest.Tokens{Input: 10, Output: 1}),
 		}},
 		infermetricstest.Scenario{Status: http.StatusTooManyRequests,
 			ErrorBody: `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`},
@@ -540,13 +519,13 @@ func TestMetrics(t *testing.T) {
 				wantOut += float64(c.OutputTokens)
 			}
 		}
-		if got := histSum(rm, infermetrics.MetricTokenUsage, in); got != wantIn || wantIn != 42 {
+		if got := tel.HistogramSum(infermetrics.MetricTokenUsage, in); got != wantIn || wantIn != 42 {
 			t.Errorf("token usage{input}: sum %v, want %v (42)", got, wantIn)
 		}
-		if got := histSum(rm, infermetrics.MetricTokenUsage, out); got != wantOut || wantOut != 35 {
+		if got := tel.HistogramSum(infermetrics.MetricTokenUsage, out); got != wantOut || wantOut != 35 {
 			t.Errorf("token usage{output}: sum %v, want %v (35)", got, wantOut)
 		}
-		if got := histSum(rm, infermetrics.MetricTokenUsage, out, richModel, gpt, useful); got != 0 {
+		if got := tel.HistogramSum(infermetrics.MetricTokenUsage, out, richModel, gpt, useful); got != 0 {
 			t.Errorf("token usage carries infermetrics.useful: %v", got)
 		}
 		if got := tel.Sum(infermetrics.MetricReasoningTokens); got != 8 {
@@ -557,10 +536,10 @@ func TestMetrics(t *testing.T) {
 		}
 
 		// Cost, split by usefulness; unknown prices are not zero dollars.
-		if got := tel.Sum(infermetrics.MetricCost, useful, gpt); !nearly(got, rich.Cost.Total+other.Cost.Total) {
+		if got := tel.Sum(infermetrics.MetricCost, useful, gpt); !near(got, rich.Cost.Total+other.Cost.Total) {
 			t.Errorf("cost{useful=true}: %v, want %v", got, rich.Cost.Total+other.Cost.Total)
 		}
-		if got := tel.Sum(infermetrics.MetricCost, attribute.Bool("infermetrics.useful", false)); !nearly(got, truncated.Cost.Total) || got <= 0 {
+		if got := tel.Sum(infermetrics.MetricCost, attribute.Bool("infermetrics.useful", false)); !near(got, truncated.Cost.Total) || got <= 0 {
 			t.Errorf("cost{useful=false}: %v, want %v", got, truncated.Cost.Total)
 		}
 		mystery := attribute.String("gen_ai.request.model", "mystery-model-9000")
@@ -608,8 +587,6 @@ func TestMetrics(t *testing.T) {
 		}
 	})
 }
-
-func nearly(a, b float64) bool { return math.Abs(a-b) <= 1e-12+1e-9*math.Abs(b) }
 
 // TestNoSecrets scans every string the telemetry carries for the API key
 // and the prompt and answer text.
@@ -720,7 +697,6 @@ func TestDraftSemconv(t *testing.T) {
 		if _, ok := tel.Metric(infermetrics.MetricTokenUsage); ok {
 			t.Errorf("%s present with WithDraftSemconv", infermetrics.MetricTokenUsage)
 		}
-		rm := tel.Metrics()
 		for name, want := range map[string]float64{
 			infermetrics.MetricDraftInputTokens:  42,
 			infermetrics.MetricDraftOutputTokens: 35,
@@ -746,7 +722,7 @@ func TestDraftSemconv(t *testing.T) {
 					t.Errorf("%s: has gen_ai.token.type", name)
 				}
 			}
-			if got := histSum(rm, name); got != want {
+			if got := tel.HistogramSum(name); got != want {
 				t.Errorf("%s: sum %v, want %v", name, got, want)
 			}
 			if n := tel.HistogramCount(name); n != 4 {
@@ -766,7 +742,7 @@ func TestMaxModels(t *testing.T) {
 		var scenarios []infermetricstest.Scenario
 		for _, m := range models {
 			scenarios = append(scenarios, infermetricstest.Scenario{Model: m, Events: []infermetricstest.Event{
-				infermetricstest.Content("Hi"), infermetricstest.Finish("stop"), infermetricstest.Usage(5, 1, 0, 0),
+				infermetricstest.Content("Hi"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 1}),
 			}})
 		}
 		srv := infermetricstest.NewServer(scenarios...)
@@ -988,7 +964,7 @@ func TestTimePerOutputChunkFollowsCap(t *testing.T) {
 			for range 150 {
 				events = append(events, infermetricstest.Content("x").After(otelMS))
 			}
-			events = append(events, infermetricstest.Finish("stop"), infermetricstest.Usage(1, 150, 0, 0), infermetricstest.Done())
+			events = append(events, infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 1, Output: 150}), infermetricstest.Done())
 			srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: events})
 			defer srv.Close()
 			tel := infermetricstest.NewTelemetry()

@@ -15,7 +15,6 @@ import (
 
 	"github.com/infermetrics/infermetrics"
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 )
 
 // streamsDir holds the recorded responses shared beside the project.
@@ -144,16 +143,6 @@ func streamParams(model string) openai.ChatCompletionNewParams {
 			IncludeUsage: openai.Bool(true),
 		},
 	}
-}
-
-func newClient(rt http.RoundTripper, opts ...option.RequestOption) openai.Client {
-	opts = append([]option.RequestOption{
-		option.WithBaseURL("http://replay.invalid/v1"),
-		option.WithAPIKey("test-key"),
-		option.WithMaxRetries(0),
-		option.WithHTTPClient(&http.Client{Transport: rt}),
-	}, opts...)
-	return openai.NewClient(opts...)
 }
 
 // oracle derives what a capture shows with a plain JSON decoder, as an

@@ -18,18 +18,6 @@ import (
 
 const ms = time.Millisecond
 
-// kitClient returns an openai-go client served in memory by srv (exact fake
-// timing inside a synctest bubble) and instrumented with opts.
-func kitClient(srv *infermetricstest.Server, opts ...infermetrics.Option) openai.Client {
-	return openai.NewClient(
-		option.WithBaseURL("http://infermetricstest.invalid/v1"),
-		option.WithAPIKey("sk-test-secret"),
-		option.WithHTTPClient(&http.Client{Transport: srv.Transport()}),
-		option.WithMaxRetries(0),
-		infermetrics.Instrument(opts...),
-	)
-}
-
 func chatParams(model string) openai.ChatCompletionNewParams {
 	return openai.ChatCompletionNewParams{
 		Model:    model,
@@ -70,15 +58,15 @@ func TestTiming(t *testing.T) {
 		srv := infermetricstest.NewServer(infermetricstest.Scenario{
 			HeaderDelay: 50 * ms,
 			Events: []infermetricstest.Event{
-				infermetricstest.Role().After(50 * ms),               // 100ms: first chunk
-				infermetricstest.Reasoning("Let me").After(200 * ms), // 300ms: first token
-				infermetricstest.Reasoning(" think").After(100 * ms), // 400ms
-				infermetricstest.Content("Hello").After(400 * ms),    // 800ms: first answer
-				infermetricstest.Content(" world").After(50 * ms),    // 850ms
-				infermetricstest.Content("!").After(1000 * ms),       // 1850ms: a 1s stall
-				infermetricstest.Finish("stop").After(10 * ms),       // 1860ms
-				infermetricstest.Usage(12, 30, 8, 4).After(10 * ms),  // 1870ms
-				infermetricstest.Done().After(10 * ms),               // 1880ms
+				infermetricstest.Role().After(50 * ms),                                                                              // 100ms: first chunk
+				infermetricstest.Reasoning("Let me").After(200 * ms),                                                                // 300ms: first token
+				infermetricstest.Reasoning(" think").After(100 * ms),                                                                // 400ms
+				infermetricstest.Content("Hello").After(400 * ms),                                                                   // 800ms: first answer
+				infermetricstest.Content(" world").After(50 * ms),                                                                   // 850ms
+				infermetricstest.Content("!").After(1000 * ms),                                                                      // 1850ms: a 1s stall
+				infermetricstest.Finish("stop").After(10 * ms),                                                                      // 1860ms
+				infermetricstest.Usage(infermetricstest.Tokens{Input: 12, Output: 30, Reasoning: 8, CachedInput: 4}).After(10 * ms), // 1870ms
+				infermetricstest.Done().After(10 * ms),                                                                              // 1880ms
 			},
 		})
 		var got collect
@@ -147,11 +135,6 @@ func TestTiming(t *testing.T) {
 	})
 }
 
-func near(got, want float64) bool {
-	d := got - want
-	return d < 1e-9*want+1e-9 && d > -1e-9*want-1e-9
-}
-
 // TestHiddenReasoningSpeed checks that reasoning reported but never
 // streamed is left out of the generation speed.
 func TestHiddenReasoningSpeed(t *testing.T) {
@@ -161,7 +144,7 @@ func TestHiddenReasoningSpeed(t *testing.T) {
 			infermetricstest.Content("A").After(2 * time.Second),
 			infermetricstest.Content("B").After(100 * ms),
 			infermetricstest.Finish("stop").After(100 * ms),
-			infermetricstest.Usage(5, 104, 100, 0),
+			infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 104, Reasoning: 100}),
 			infermetricstest.Done(),
 		}})
 		var got collect
@@ -185,7 +168,7 @@ func TestConsumerTime(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			events = append(events, infermetricstest.Content("x").After(10*ms))
 		}
-		events = append(events, infermetricstest.Finish("stop").After(10*ms), infermetricstest.Usage(1, 5, 0, 0), infermetricstest.Done())
+		events = append(events, infermetricstest.Finish("stop").After(10*ms), infermetricstest.Usage(infermetricstest.Tokens{Input: 1, Output: 5}), infermetricstest.Done())
 		srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: events})
 		var got collect
 		client := kitClient(srv, infermetrics.WithOnCall(got.hook))
@@ -214,7 +197,7 @@ func TestNonStreamed(t *testing.T) {
 			infermetricstest.Reasoning("hmm"),
 			infermetricstest.Content("Hello"),
 			infermetricstest.Finish("stop"),
-			infermetricstest.Usage(9, 20, 15, 3),
+			infermetricstest.Usage(infermetricstest.Tokens{Input: 9, Output: 20, Reasoning: 15, CachedInput: 3}),
 		}})
 		var got collect
 		client := kitClient(srv, infermetrics.WithOnCall(got.hook))
@@ -241,7 +224,7 @@ func TestUsageInjection(t *testing.T) {
 			infermetricstest.Role(),
 			infermetricstest.Content("Hello there, friend"),
 			infermetricstest.Finish("stop"),
-			infermetricstest.Usage(7, 5, 0, 0),
+			infermetricstest.Usage(infermetricstest.Tokens{Input: 7, Output: 5}),
 			infermetricstest.Done(),
 		}}
 
@@ -306,38 +289,38 @@ func TestFlags(t *testing.T) {
 		want   []infermetrics.Flag
 		useful bool
 	}{
-		{"clean", infermetricstest.Scenario{Events: cat([]E{r()}, content(3), []E{infermetricstest.Finish("stop"), infermetricstest.Usage(5, 6, 0, 0), infermetricstest.Done()})},
+		{"clean", infermetricstest.Scenario{Events: cat([]E{r()}, content(3), []E{infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 6}), infermetricstest.Done()})},
 			nil, nil, true},
-		{"truncated", infermetricstest.Scenario{Events: cat([]E{r()}, content(3), []E{infermetricstest.Finish("length"), infermetricstest.Usage(5, 6, 0, 0), infermetricstest.Done()})},
+		{"truncated", infermetricstest.Scenario{Events: cat([]E{r()}, content(3), []E{infermetricstest.Finish("length"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 6}), infermetricstest.Done()})},
 			nil, []infermetrics.Flag{infermetrics.FlagTruncated}, false},
-		{"reasoning exhausted", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Reasoning("thinking hard"), infermetricstest.Finish("length"), infermetricstest.Usage(5, 64, 64, 0), infermetricstest.Done()}},
+		{"reasoning exhausted", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Reasoning("thinking hard"), infermetricstest.Finish("length"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 64, Reasoning: 64}), infermetricstest.Done()}},
 			nil, []infermetrics.Flag{infermetrics.FlagTruncated, infermetrics.FlagEmptyAnswer, infermetrics.FlagReasoningExhausted}, false},
-		{"empty answer", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Content("\n\n"), infermetricstest.Finish("stop"), infermetricstest.Usage(5, 1, 0, 0), infermetricstest.Done()}},
+		{"empty answer", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Content("\n\n"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 1}), infermetricstest.Done()}},
 			nil, []infermetrics.Flag{infermetrics.FlagEmptyAnswer}, false},
-		{"content filtered", infermetricstest.Scenario{Events: cat([]E{r()}, content(2), []E{infermetricstest.Finish("content_filter"), infermetricstest.Usage(5, 4, 0, 0), infermetricstest.Done()})},
+		{"content filtered", infermetricstest.Scenario{Events: cat([]E{r()}, content(2), []E{infermetricstest.Finish("content_filter"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 4}), infermetricstest.Done()})},
 			nil, []infermetrics.Flag{infermetrics.FlagContentFiltered}, false},
 		{"incomplete", infermetricstest.Scenario{Events: cat([]E{r()}, content(3), []E{infermetricstest.Drop()})},
 			nil, []infermetrics.Flag{infermetrics.FlagIncomplete, infermetrics.FlagUsageMissing}, false},
-		{"usage mismatch", infermetricstest.Scenario{Events: cat([]E{r()}, content(80), []E{infermetricstest.Finish("stop"), infermetricstest.Usage(5, 2, 0, 0), infermetricstest.Done()})},
+		{"usage mismatch", infermetricstest.Scenario{Events: cat([]E{r()}, content(80), []E{infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 2}), infermetricstest.Done()})},
 			nil, []infermetrics.Flag{infermetrics.FlagUsageMismatch}, true},
-		{"model substituted", infermetricstest.Scenario{Model: "gpt-4o-fp8", Events: cat([]E{r()}, content(2), []E{infermetricstest.Finish("stop"), infermetricstest.Usage(5, 4, 0, 0), infermetricstest.Done()})},
+		{"model substituted", infermetricstest.Scenario{Model: "gpt-4o-fp8", Events: cat([]E{r()}, content(2), []E{infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 4}), infermetricstest.Done()})},
 			nil, []infermetrics.Flag{infermetrics.FlagModelMismatch}, true},
-		{"dated snapshot is fine", infermetricstest.Scenario{Model: "gpt-4o-2024-08-06", Events: cat([]E{r()}, content(2), []E{infermetricstest.Finish("stop"), infermetricstest.Usage(5, 4, 0, 0), infermetricstest.Done()})},
+		{"dated snapshot is fine", infermetricstest.Scenario{Model: "gpt-4o-2024-08-06", Events: cat([]E{r()}, content(2), []E{infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 4}), infermetricstest.Done()})},
 			nil, nil, true},
-		{"param ignored", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Reasoning("hmm"), infermetricstest.Content("ok"), infermetricstest.Finish("stop"), infermetricstest.Usage(5, 20, 18, 0), infermetricstest.Done()}},
+		{"param ignored", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Reasoning("hmm"), infermetricstest.Content("ok"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 20, Reasoning: 18}), infermetricstest.Done()}},
 			func(p *openai.ChatCompletionNewParams) { p.ReasoningEffort = shared.ReasoningEffortMinimal },
 			[]infermetrics.Flag{infermetrics.FlagParamIgnored}, true},
-		{"invalid json", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Content(`{"a": 1`), infermetricstest.Finish("stop"), infermetricstest.Usage(5, 4, 0, 0), infermetricstest.Done()}},
+		{"invalid json", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Content(`{"a": 1`), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 4}), infermetricstest.Done()}},
 			func(p *openai.ChatCompletionNewParams) {
 				p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}
 			},
 			[]infermetrics.Flag{infermetrics.FlagInvalidJSON}, true},
-		{"valid json", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Content(`{"a": 1}`), infermetricstest.Finish("stop"), infermetricstest.Usage(5, 4, 0, 0), infermetricstest.Done()}},
+		{"valid json", infermetricstest.Scenario{Events: []E{r(), infermetricstest.Content(`{"a": 1}`), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 4}), infermetricstest.Done()}},
 			func(p *openai.ChatCompletionNewParams) {
 				p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}
 			},
 			nil, true},
-		{"tool call answers", infermetricstest.Scenario{Events: []E{r(), infermetricstest.ToolCall("call_1", "get_weather", `{"city":`), infermetricstest.ToolArgs(`"Paris"}`), infermetricstest.Finish("tool_calls"), infermetricstest.Usage(5, 9, 0, 0), infermetricstest.Done()}},
+		{"tool call answers", infermetricstest.Scenario{Events: []E{r(), infermetricstest.ToolCall("call_1", "get_weather", `{"city":`), infermetricstest.ToolArgs(`"Paris"}`), infermetricstest.Finish("tool_calls"), infermetricstest.Usage(infermetricstest.Tokens{Input: 5, Output: 9}), infermetricstest.Done()}},
 			nil, nil, true},
 	}
 	for _, tt := range tests {
@@ -373,7 +356,7 @@ func TestErrors(t *testing.T) {
 			srv := infermetricstest.NewServer(
 				infermetricstest.Scenario{Status: 429, Header: http.Header{"Retry-After": {"1"}},
 					ErrorBody: `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`},
-				infermetricstest.Scenario{Events: []infermetricstest.Event{infermetricstest.Role(), infermetricstest.Content("ok"), infermetricstest.Finish("stop"), infermetricstest.Usage(1, 1, 0, 0), infermetricstest.Done()}},
+				infermetricstest.Scenario{Events: []infermetricstest.Event{infermetricstest.Role(), infermetricstest.Content("ok"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 1, Output: 1}), infermetricstest.Done()}},
 			)
 			var got collect
 			client := openai.NewClient(
@@ -483,7 +466,7 @@ func TestErrors(t *testing.T) {
 func TestTransport(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
-			infermetricstest.Role(), infermetricstest.Content("hi").After(40 * ms), infermetricstest.Finish("stop"), infermetricstest.Usage(3, 1, 0, 0), infermetricstest.Done(),
+			infermetricstest.Role(), infermetricstest.Content("hi").After(40 * ms), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 3, Output: 1}), infermetricstest.Done(),
 		}})
 		var got collect
 		hc := &http.Client{Transport: infermetrics.NewTransport(srv.Transport(), infermetrics.WithOnCall(got.hook), infermetrics.WithProvider("acme"))}

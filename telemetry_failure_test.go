@@ -77,7 +77,7 @@ func TestTelemetryFailures(t *testing.T) {
 			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me, sdkmetric.WithInterval(20*time.Millisecond))))
 
 			srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
-				infermetricstest.Role(), infermetricstest.Content("hello"), infermetricstest.Finish("stop"), infermetricstest.Usage(3, 1, 0, 0), infermetricstest.Done(),
+				infermetricstest.Role(), infermetricstest.Content("hello"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 3, Output: 1}), infermetricstest.Done(),
 			}})
 			defer srv.Close()
 			var got collect

@@ -139,16 +139,23 @@ func ToolArgs(args string) Event { return Event{kind: kindToolArgs, text: args} 
 // such as "stop", "length" or "tool_calls".
 func Finish(reason string) Event { return Event{kind: kindFinish, text: reason} }
 
+// Tokens are the token counts of a [Usage] event, as OpenAI reports them:
+// Input counts prompt tokens, CachedInput among them; Output counts
+// completion tokens, Reasoning among them.
+type Tokens struct {
+	Input, Output, Reasoning, CachedInput int
+}
+
 // Usage returns the final usage chunk: empty choices and a usage object
-// with the given prompt and completion token counts, their total, and
+// with t's prompt and completion token counts, their total, and
 // completion_tokens_details.reasoning_tokens and
 // prompt_tokens_details.cached_tokens.
 //
 // A streamed Usage event is written only if the request set
 // stream_options.include_usage or the scenario sets AlwaysUsage; when it
 // is left out its Delay still elapses.
-func Usage(prompt, completion, reasoning, cached int) Event {
-	return Event{kind: kindUsage, usage: usageCounts{prompt, completion, reasoning, cached}}
+func Usage(t Tokens) Event {
+	return Event{kind: kindUsage, usage: usageCounts{t.Input, t.Output, t.Reasoning, t.CachedInput}}
 }
 
 // Done returns the terminating "data: [DONE]" event.

@@ -99,7 +99,7 @@ func TestChunkEncoding(t *testing.T) {
 		{"second tool args", ToolArgs(`{}`),
 			choice(`{"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]}`, "null")},
 		{"finish", Finish("tool_calls"), choice(`{}`, `"tool_calls"`)},
-		{"usage", Usage(10, 20, 5, 3), head + `[],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30,` +
+		{"usage", Usage(Tokens{Input: 10, Output: 20, Reasoning: 5, CachedInput: 3}), head + `[],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30,` +
 			`"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":5}}}` + "\n\n"},
 	}
 	for _, tt := range tests {
@@ -144,7 +144,7 @@ func TestTransportTiming(t *testing.T) {
 				Content("lo").After(5 * ms),
 				Comment("keep-alive").After(time.Second),
 				Finish("stop").After(15 * ms),
-				Usage(3, 2, 1, 0),
+				Usage(Tokens{Input: 3, Output: 2, Reasoning: 1}),
 				Done().After(7 * ms),
 			},
 		})
@@ -437,7 +437,7 @@ func TestNonStreamed(t *testing.T) {
 			Role(), Reasoning("th"), Reasoning("ink"), Content("Hel"), Content("lo"),
 			ToolCall("call_1", "get_weather", `{"city":`), ToolArgs(`"Paris"}`),
 			ToolCall("call_2", "get_time", `{}`),
-			Finish("tool_calls"), Usage(11, 7, 3, 2), Comment("ignored"), Done(),
+			Finish("tool_calls"), Usage(Tokens{Input: 11, Output: 7, Reasoning: 3, CachedInput: 2}), Comment("ignored"), Done(),
 		},
 	}, Scenario{
 		Model: "served-model",
@@ -599,7 +599,7 @@ func TestLoopback(t *testing.T) {
 
 	script := []Event{
 		Role(), Content("Hel").After(2 * ms), Comment("ping"), Content("lo").After(ms),
-		Finish("stop"), Usage(5, 2, 0, 0), Done(),
+		Finish("stop"), Usage(Tokens{Input: 5, Output: 2}), Done(),
 	}
 
 	t.Run("usage", func(t *testing.T) {

@@ -157,6 +157,32 @@ func (t *Telemetry) HistogramCount(name string, attrs ...attribute.KeyValue) uin
 	return n
 }
 
+// HistogramSum returns the sum of the measurements the histogram name
+// recorded in the data points whose attributes include all of attrs. It
+// returns 0 if there is no such histogram.
+func (t *Telemetry) HistogramSum(name string, attrs ...attribute.KeyValue) float64 {
+	m, ok := t.Metric(name)
+	if !ok {
+		return 0
+	}
+	var sum float64
+	switch d := m.Data.(type) {
+	case metricdata.Histogram[float64]:
+		for _, p := range d.DataPoints {
+			if hasAll(p.Attributes, attrs) {
+				sum += p.Sum
+			}
+		}
+	case metricdata.Histogram[int64]:
+		for _, p := range d.DataPoints {
+			if hasAll(p.Attributes, attrs) {
+				sum += float64(p.Sum)
+			}
+		}
+	}
+	return sum
+}
+
 // Sum returns the total of the counter name over the data points whose
 // attributes include all of attrs. It returns 0 if there is no such
 // counter.

@@ -62,7 +62,7 @@ func TestTelemetryRecords(t *testing.T) {
 				infermetricstest.Content("Hello").After(100 * time.Millisecond),
 				infermetricstest.Content(" world").After(100 * time.Millisecond),
 				infermetricstest.Finish("stop"),
-				infermetricstest.Usage(10, 2, 0, 0),
+				infermetricstest.Usage(infermetricstest.Tokens{Input: 10, Output: 2}),
 				infermetricstest.Done(),
 			}},
 			infermetricstest.Scenario{Status: http.StatusTooManyRequests},

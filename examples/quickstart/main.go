@@ -167,25 +167,25 @@ func simulated() []infermetricstest.Scenario {
 		{Events: join(
 			[]E{infermetricstest.Role().After(180 * time.Millisecond)},
 			words(answer, 8*time.Millisecond),
-			[]E{infermetricstest.Finish("stop"), infermetricstest.Usage(24, 38, 0, 0), infermetricstest.Done()},
+			[]E{infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 24, Output: 38}), infermetricstest.Done()},
 		)},
 		{Model: "o4-mini-2025-04-16", Events: join(
 			[]E{infermetricstest.Role().After(120 * time.Millisecond)},
 			thinking(40, 6*time.Millisecond),
 			words(answer, 10*time.Millisecond),
-			[]E{infermetricstest.Finish("stop"), infermetricstest.Usage(24, 118, 80, 0), infermetricstest.Done()},
+			[]E{infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 24, Output: 118, Reasoning: 80}), infermetricstest.Done()},
 		)},
 		{Model: "o4-mini-2025-04-16", Events: join(
 			[]E{infermetricstest.Role().After(120 * time.Millisecond)},
 			thinking(60, 6*time.Millisecond),
-			[]E{infermetricstest.Finish("length"), infermetricstest.Usage(24, 60, 60, 0), infermetricstest.Done()},
+			[]E{infermetricstest.Finish("length"), infermetricstest.Usage(infermetricstest.Tokens{Input: 24, Output: 60, Reasoning: 60}), infermetricstest.Done()},
 		)},
 		{Events: join(
 			[]E{infermetricstest.Role().After(150 * time.Millisecond)},
 			words(answer[:80], 8*time.Millisecond),
 			[]E{infermetricstest.Stall(900 * time.Millisecond)},
 			words(answer[80:], 8*time.Millisecond),
-			[]E{infermetricstest.Finish("stop"), infermetricstest.Usage(24, 38, 0, 0), infermetricstest.Done()},
+			[]E{infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 24, Output: 38}), infermetricstest.Done()},
 		)},
 	}
 }
