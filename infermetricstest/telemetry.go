@@ -135,78 +135,67 @@ func findMetric(rm metricdata.ResourceMetrics, name string) (metricdata.Metrics,
 // recorded in the data points whose attributes include all of attrs. It
 // returns 0 if there is no such histogram.
 func (t *Telemetry) HistogramCount(name string, attrs ...attribute.KeyValue) uint64 {
-	m, ok := t.Metric(name)
-	if !ok {
-		return 0
-	}
-	var n uint64
-	switch d := m.Data.(type) {
-	case metricdata.Histogram[float64]:
-		for _, p := range d.DataPoints {
-			if hasAll(p.Attributes, attrs) {
-				n += p.Count
-			}
-		}
-	case metricdata.Histogram[int64]:
-		for _, p := range d.DataPoints {
-			if hasAll(p.Attributes, attrs) {
-				n += p.Count
-			}
-		}
-	}
-	return n
+	return t.aggregate(name, attrs).count
 }
 
 // HistogramSum returns the sum of the measurements the histogram name
 // recorded in the data points whose attributes include all of attrs. It
 // returns 0 if there is no such histogram.
 func (t *Telemetry) HistogramSum(name string, attrs ...attribute.KeyValue) float64 {
-	m, ok := t.Metric(name)
-	if !ok {
-		return 0
-	}
-	var sum float64
-	switch d := m.Data.(type) {
-	case metricdata.Histogram[float64]:
-		for _, p := range d.DataPoints {
-			if hasAll(p.Attributes, attrs) {
-				sum += p.Sum
-			}
-		}
-	case metricdata.Histogram[int64]:
-		for _, p := range d.DataPoints {
-			if hasAll(p.Attributes, attrs) {
-				sum += float64(p.Sum)
-			}
-		}
-	}
-	return sum
+	return t.aggregate(name, attrs).histSum
 }
 
 // Sum returns the total of the counter name over the data points whose
 // attributes include all of attrs. It returns 0 if there is no such
 // counter.
 func (t *Telemetry) Sum(name string, attrs ...attribute.KeyValue) float64 {
+	return t.aggregate(name, attrs).total
+}
+
+// aggregated is what the data points of one metric add up to.
+type aggregated struct {
+	count   uint64  // histogram measurements
+	histSum float64 // their sum
+	total   float64 // a counter's value
+}
+
+// aggregate collects the metrics and adds up the data points of name
+// whose attributes include all of attrs.
+func (t *Telemetry) aggregate(name string, attrs []attribute.KeyValue) aggregated {
+	var a aggregated
 	m, ok := t.Metric(name)
 	if !ok {
-		return 0
+		return a
 	}
-	var sum float64
 	switch d := m.Data.(type) {
+	case metricdata.Histogram[float64]:
+		for _, p := range d.DataPoints {
+			if hasAll(p.Attributes, attrs) {
+				a.count += p.Count
+				a.histSum += p.Sum
+			}
+		}
+	case metricdata.Histogram[int64]:
+		for _, p := range d.DataPoints {
+			if hasAll(p.Attributes, attrs) {
+				a.count += p.Count
+				a.histSum += float64(p.Sum)
+			}
+		}
 	case metricdata.Sum[float64]:
 		for _, p := range d.DataPoints {
 			if hasAll(p.Attributes, attrs) {
-				sum += p.Value
+				a.total += p.Value
 			}
 		}
 	case metricdata.Sum[int64]:
 		for _, p := range d.DataPoints {
 			if hasAll(p.Attributes, attrs) {
-				sum += float64(p.Value)
+				a.total += float64(p.Value)
 			}
 		}
 	}
-	return sum
+	return a
 }
 
 // hasAll reports whether set contains every one of attrs.
