@@ -439,7 +439,11 @@ func TestChunkPathAllocs(t *testing.T) {
 		return testing.AllocsPerRun(10, func() { benchRead(t, &c, &p) })
 	}
 	plain2000, plain1000 := allocs(2000), allocs(1000)
-	limit := 2.0
+	// One allocation per chunk adds 1,000; one per 100 chunks adds 10.
+	// Below that the averages move by a few from run to run with the SDK
+	// (its lazily grown state, sync.Pool drops at a GC), so the limit is
+	// 10, not 2: the old limit failed about 3 runs in 10 on 2 cores.
+	limit := 10.0
 	if raceEnabled() {
 		// sync.Pool drops items at random under -race, which moves these
 		// averages by tens (up to 23 seen). One allocation per chunk would
@@ -453,7 +457,10 @@ func TestChunkPathAllocs(t *testing.T) {
 		infermetrics.WithMeterProvider(metricnoop.NewMeterProvider()),
 		infermetrics.WithOnCall(func(*infermetrics.Call) {}),
 	}
-	tp, rec, mp := sdkProviders()
+	// Always sampled, but no processor keeps the spans: a recorder's
+	// growing slice would be the test's allocations, not the library's.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	for _, tc := range []struct {
 		name string
 		opts []infermetrics.Option
@@ -469,7 +476,6 @@ func TestChunkPathAllocs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			instr2000, instr1000 := allocs(2000, tc.opts...), allocs(1000, tc.opts...)
-			rec.Reset()
 			growth := (instr2000 - plain2000) - (instr1000 - plain1000)
 			t.Logf("plain %.0f / %.0f allocs, instrumented %.0f / %.0f (1000 / 2000 chunks): extra %.0f / %.0f, growth %.0f (allowed %.0f)",
 				plain1000, plain2000, instr1000, instr2000, instr1000-plain1000, instr2000-plain2000, growth, limit)
