@@ -127,7 +127,7 @@ func TestPipeline(t *testing.T) {
 		if diff := compare(got, w); diff != "" {
 			t.Errorf("%s:\n%s\n%s", q.name, q.expr, diff)
 		} else {
-			t.Logf("%s: %d series as expected", q.name, len(got))
+			t.Logf("%s: as expected: %s", q.name, got)
 		}
 	}
 	for name := range want {
@@ -136,9 +136,19 @@ func TestPipeline(t *testing.T) {
 		}
 	}
 
+	t.Run("MetricTable", func(t *testing.T) { checkMetricTable(t, prom, os.Getenv("INFERMETRICS_PIPELINE_OTLP_FILE")) })
 	t.Run("Exemplars", func(t *testing.T) { checkExemplars(t, prom, at) })
 	t.Run("Rules", func(t *testing.T) { checkRules(t, prom) })
 	t.Run("Spans", func(t *testing.T) { checkSpans(t, os.Getenv("INFERMETRICS_PIPELINE_OTLP_FILE"), attempts) })
+}
+
+func (v vector) String() string {
+	parts := make([]string, len(v))
+	for i, s := range v {
+		parts[i] = fmt.Sprintf("%s %.6g", s.l.key(), s.v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
 
 // compare returns a description of the differences between got and
@@ -183,6 +193,92 @@ func waitFor(t *testing.T, p *promClient, expr string, want float64) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// checkMetricTable checks the README's metric table against what the
+// pipeline carried: every OpenTelemetry name in it reached the Collector
+// (its file exporter), every Prometheus name beside it is a metric in
+// Prometheus (for a histogram, its _bucket, _sum and _count series), and
+// nothing else was exported.
+func checkMetricTable(t *testing.T, p *promClient, otlpFile string) {
+	rows, err := readmeMetrics("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []struct {
+		Name string `json:"__name__"`
+	}
+	q := url.Values{"match[]": {`{__name__=~"(infermetrics|gen_ai)_.+",job="` + serviceName + `"}`}}
+	if err := p.get("/api/v1/series", q, &names); err != nil {
+		t.Fatal(err)
+	}
+	inProm := map[string]bool{}
+	for _, n := range names {
+		inProm[n.Name] = true
+	}
+	var inOTLP map[string]bool
+	if otlpFile != "" {
+		if inOTLP, err = otlpMetricNames(otlpFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	covered := map[string]bool{}
+	for _, r := range rows {
+		series := []string{r.prometheus}
+		if inProm[r.prometheus+"_bucket"] {
+			series = []string{r.prometheus + "_bucket", r.prometheus + "_sum", r.prometheus + "_count"}
+		}
+		for _, s := range series {
+			if !inProm[s] {
+				t.Errorf("README: %s is %s in Prometheus; it has no such metric", r.otel, s)
+			}
+			covered[s] = true
+		}
+		if inOTLP != nil && !inOTLP[r.otel] {
+			t.Errorf("README: %s did not reach the Collector under that name", r.otel)
+		}
+	}
+	for n := range inProm {
+		if !covered[n] {
+			t.Errorf("Prometheus has %s, which the README's metric table does not name", n)
+		}
+	}
+	t.Logf("%d metrics of the README's table, as %d Prometheus metrics", len(rows), len(inProm))
+}
+
+// otlpMetricNames returns the names of the metrics in the Collector's
+// file exporter output.
+func otlpMetricNames(path string) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var line struct {
+			ResourceMetrics []struct {
+				ScopeMetrics []struct {
+					Metrics []struct {
+						Name string `json:"name"`
+					} `json:"metrics"`
+				} `json:"scopeMetrics"`
+			} `json:"resourceMetrics"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		for _, rm := range line.ResourceMetrics {
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					names[m.Name] = true
+				}
+			}
+		}
+	}
+	return names, sc.Err()
 }
 
 // checkExemplars checks that histogram buckets reach Prometheus with the

@@ -217,6 +217,7 @@ func expectations(o *oracle, n int) map[string]vector {
 		"Wasted spend / A":                                          inc(cost, byPM, notUseful),
 		"Calls with unknown price / A":                              inc(calls, byPM, eq("infermetrics_price_known", "false")),
 		"Reasoning share of output tokens / A":                      div(rt("infermetrics_client_reasoning_tokens_total", byPM), rt(usage, byPM, output)),
+		"Cached share of input tokens / A":                          div(rt("infermetrics_client_cached_input_tokens_total", byPM), rt(usage, byPM, eq("gen_ai_token_type", "input"))),
 		"Fidelity flags / A":                                        inc(flags, []string{"gen_ai_request_model", "infermetrics_flag"}),
 		"Models answering for another / A": inc(flags, []string{"gen_ai_provider_name", "gen_ai_request_model", "gen_ai_response_model"},
 			eq("infermetrics_flag", "model_mismatch")),
@@ -227,4 +228,53 @@ func expectations(o *oracle, n int) map[string]vector {
 		"Throughput / A":                                    rt(calls, byPM),
 		"Throughput / B":                                    rt(usage, byPM, output),
 	}
+}
+
+// A metricRow is a row of the README's metric table that names a metric:
+// its OpenTelemetry name and the Prometheus name beside it.
+type metricRow struct {
+	otel, prometheus string
+}
+
+// readmeMetrics returns the metric rows of the README's metric table (the
+// table whose header starts with "| Name (Call field / metric) |").
+func readmeMetrics(path string) ([]metricRow, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rows []metricRow
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "| Name (Call field / metric) |") {
+			in = true
+			continue
+		}
+		if !in {
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		cells := strings.Split(line, " | ")
+		if len(cells) < 2 || strings.HasPrefix(line, "|---") {
+			continue
+		}
+		_, otel, ok := strings.Cut(cells[0], " / `")
+		if !ok {
+			continue // a Call field without a metric
+		}
+		otel, _, _ = strings.Cut(otel, "`")
+		otel, _, _ = strings.Cut(otel, "{")
+		prom := strings.Trim(cells[1], "`")
+		prom, _, _ = strings.Cut(prom, "{")
+		if prom == "" || prom == "—" {
+			return nil, fmt.Errorf("%s: metric %s without a Prometheus name", path, otel)
+		}
+		rows = append(rows, metricRow{otel, prom})
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: no metric table", path)
+	}
+	return rows, nil
 }

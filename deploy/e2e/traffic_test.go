@@ -26,7 +26,7 @@ func text(n int) string { return strings.Repeat("word ", n/5+1)[:n] }
 
 // Prices in US dollars per million tokens (README, Cost per useful answer).
 var prices = map[string]infermetrics.Price{
-	"gpt-4o-mini": {Input: 0.15, Output: 0.60},
+	"gpt-4o-mini": {Input: 0.15, CachedInput: 0.075, Output: 0.60},
 	"o4-mini":     {Input: 1.10, Output: 4.40},
 }
 
@@ -48,6 +48,7 @@ type attempt struct {
 	errorType string
 	flags     []infermetrics.Flag
 	input     int64 // reported usage; the cost follows from prices
+	cached    int64
 	output    int64
 }
 
@@ -57,12 +58,17 @@ type attempt struct {
 // as scripted, and the chunk gaps (120 ms, bucket 0.08-0.16 s) have 40 ms
 // of slack either way.
 func answer(ttft time.Duration, finish string, prompt, completion, reasoning int) infermetricstest.Scenario {
+	return cachedAnswer(ttft, finish, prompt, completion, reasoning, 0)
+}
+
+// cachedAnswer is answer with cached prompt tokens.
+func cachedAnswer(ttft time.Duration, finish string, prompt, completion, reasoning, cached int) infermetricstest.Scenario {
 	return infermetricstest.Scenario{Events: []infermetricstest.Event{
 		infermetricstest.Role(),
 		infermetricstest.Content(text(100)).After(ttft),
 		infermetricstest.Content(text(100)).After(120 * ms),
 		infermetricstest.Finish(finish),
-		infermetricstest.Usage(prompt, completion, reasoning, 0),
+		infermetricstest.Usage(prompt, completion, reasoning, cached),
 		infermetricstest.Done(),
 	}}
 }
@@ -104,8 +110,9 @@ func script() []step {
 			script: []infermetricstest.Scenario{answer(50*ms, "stop", 300, 150, 0)}, want: []attempt{ok(300, 150)}},
 		{name: "fast 2", provider: "openai", model: "gpt-4o-mini", stream: true,
 			script: []infermetricstest.Scenario{answer(50*ms, "stop", 300, 150, 0)}, want: []attempt{ok(300, 150)}},
-		{name: "fast 3", provider: "openai", model: "gpt-4o-mini", stream: true,
-			script: []infermetricstest.Scenario{answer(100*ms, "stop", 300, 150, 0)}, want: []attempt{ok(300, 150)}},
+		{name: "fast 3, prompt cached", provider: "openai", model: "gpt-4o-mini", stream: true,
+			script: []infermetricstest.Scenario{cachedAnswer(100*ms, "stop", 300, 150, 0, 100)},
+			want:   []attempt{{useful: true, input: 300, cached: 100, output: 150}}},
 		{name: "fast slow start", provider: "openai", model: "gpt-4o-mini", stream: true,
 			script: []infermetricstest.Scenario{answer(250*ms, "stop", 300, 150, 0)}, want: []attempt{ok(300, 150)}},
 		{name: "fast truncated", provider: "openai", model: "gpt-4o-mini", stream: true,
@@ -254,7 +261,11 @@ func checkAttempts(s step, got []*infermetrics.Call) error {
 			flags = flags.Set(f)
 		}
 		price, priced := prices[s.model]
-		wantCost := (float64(w.input)*price.Input + float64(w.output)*price.Output) / 1e6
+		cachedPrice := price.CachedInput
+		if cachedPrice == 0 {
+			cachedPrice = price.Input
+		}
+		wantCost := (float64(w.input-w.cached)*price.Input + float64(w.cached)*cachedPrice + float64(w.output)*price.Output) / 1e6
 		switch {
 		case c.Useful() != w.useful:
 			return fmt.Errorf("attempt %d: useful %v, want %v", i+1, c.Useful(), w.useful)
@@ -262,8 +273,9 @@ func checkAttempts(s step, got []*infermetrics.Call) error {
 			return fmt.Errorf("attempt %d: error.type %q, want %q", i+1, c.ErrorType, w.errorType)
 		case c.Flags != flags:
 			return fmt.Errorf("attempt %d: flags %v, want %v", i+1, c.Flags, flags)
-		case w.errorType == "" && (!c.UsageReported || c.InputTokens != w.input || c.OutputTokens != w.output):
-			return fmt.Errorf("attempt %d: usage %d/%d (reported %v), want %d/%d", i+1, c.InputTokens, c.OutputTokens, c.UsageReported, w.input, w.output)
+		case w.errorType == "" && (!c.UsageReported || c.InputTokens != w.input || c.CachedInputTokens != w.cached || c.OutputTokens != w.output):
+			return fmt.Errorf("attempt %d: usage %d (%d cached)/%d (reported %v), want %d (%d)/%d", i+1,
+				c.InputTokens, c.CachedInputTokens, c.OutputTokens, c.UsageReported, w.input, w.cached, w.output)
 		case c.PriceKnown != priced:
 			return fmt.Errorf("attempt %d: price known %v, want %v", i+1, c.PriceKnown, priced)
 		case priced && !close(c.Cost.Total, wantCost):
