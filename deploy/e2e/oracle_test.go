@@ -47,9 +47,12 @@ func (l labels) with(kv ...string) labels {
 // series is one Prometheus series: its value after round 1 and after
 // round 2 (cumulative, as exported).
 type series struct {
+	name   string
 	l      labels
 	v1, v2 float64
 }
+
+func (s *series) key() string { return s.name + s.l.key() }
 
 // oracle holds the predicted series by metric name.
 type oracle struct {
@@ -68,7 +71,7 @@ func (o *oracle) add(round int, name string, l labels, v float64) {
 	k := l.key()
 	s := fam[k]
 	if s == nil {
-		s = &series{l: l}
+		s = &series{name: name, l: l}
 		fam[k] = s
 	}
 	if round == 1 {
@@ -192,14 +195,14 @@ next:
 }
 
 // increase is Prometheus's increase() over a window that starts before
-// the series' first sample and ends at its last one, with n evenly
-// counted samples: the difference between the last and the first sample,
+// the series' first sample and ends at its last one, where n gives each
+// series' number of samples: the difference between the last and the first sample,
 // extrapolated toward the window's start by half the average sample
 // interval, or only as far as the counter would have been zero if that is
-// nearer (promql/functions.go, extrapolatedRate). Every series here has the
-// same samples, so for ratios and quantiles the factor cancels, except for
-// series that were zero after round 1.
-func increase(ss []*series, n int) vector {
+// nearer (promql/functions.go, extrapolatedRate). Series with the same
+// samples get the same factor, so for ratios and quantiles it cancels,
+// except for series that were zero after round 1.
+func increase(ss []*series, n func(*series) int) vector {
 	v := make(vector, 0, len(ss))
 	for _, s := range ss {
 		delta := s.v2 - s.v1
@@ -207,7 +210,7 @@ func increase(ss []*series, n int) vector {
 			v = append(v, sample{s.l, 0})
 			continue
 		}
-		interval := float64(n - 1) // in average sample intervals
+		interval := float64(n(s) - 1) // in average sample intervals
 		toStart := interval * s.v1 / delta
 		if toStart >= 1.1 {
 			toStart = 0.5
@@ -218,7 +221,7 @@ func increase(ss []*series, n int) vector {
 }
 
 // rate is Prometheus's rate() over a window of w.
-func rate(ss []*series, n int, w time.Duration) vector {
+func rate(ss []*series, n func(*series) int, w time.Duration) vector {
 	v := increase(ss, n)
 	for i := range v {
 		v[i].v /= w.Seconds()

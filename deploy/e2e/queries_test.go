@@ -167,9 +167,9 @@ func dashboardQueries(path string) ([]query, error) {
 }
 
 // expectations returns, by query name, what each query of the README and
-// the dashboard must return, computed by the oracle; n is the number of
-// samples of every series.
-func expectations(o *oracle, n int) map[string]vector {
+// the dashboard must return, computed by the oracle; n gives the number of
+// samples Prometheus holds of each series.
+func expectations(o *oracle, n func(*series) int) map[string]vector {
 	byModel := []string{"gen_ai_request_model"}
 	byPM := []string{"gen_ai_provider_name", "gen_ai_request_model"}
 	inc := func(name string, by []string, ms ...matcher) vector {
