@@ -14,24 +14,21 @@ import (
 // conventions v1.41; the infermetrics.* names are this library's own, for
 // what the conventions do not cover.
 const (
-	MetricOperationDuration     = "gen_ai.client.operation.duration"
-	MetricTimeToFirstChunk      = "gen_ai.client.operation.time_to_first_chunk"
-	MetricTimePerOutputChunk    = "gen_ai.client.operation.time_per_output_chunk"
-	MetricTokenUsage            = "gen_ai.client.token.usage"
-	MetricDraftInputTokens      = "gen_ai.client.inference.usage.input_tokens"
-	MetricDraftOutputTokens     = "gen_ai.client.inference.usage.output_tokens"
-	MetricTimeToFirstToken      = "infermetrics.client.time_to_first_token"
-	MetricTimeToFirstAnswer     = "infermetrics.client.time_to_first_answer"
-	MetricOutputTokensPerSecond = "infermetrics.client.output_tokens_per_second"
-	MetricMaxChunkGap           = "infermetrics.client.max_chunk_gap"
-	MetricCost                  = "infermetrics.client.cost"
-	MetricCalls                 = "infermetrics.client.calls"
-	MetricFlags                 = "infermetrics.client.flags"
-	MetricReasoningTokens       = "infermetrics.client.reasoning_tokens"
-	MetricCachedInputTokens     = "infermetrics.client.cached_input_tokens"
-
-	// Deprecated: use MetricOutputTokensPerSecond.
-	MetricOutputTokensPerSec = MetricOutputTokensPerSecond
+	MetricOperationDuration  = "gen_ai.client.operation.duration"
+	MetricTimeToFirstChunk   = "gen_ai.client.operation.time_to_first_chunk"
+	MetricTimePerOutputChunk = "gen_ai.client.operation.time_per_output_chunk"
+	MetricTokenUsage         = "gen_ai.client.token.usage"
+	MetricDraftInputTokens   = "gen_ai.client.inference.usage.input_tokens"
+	MetricDraftOutputTokens  = "gen_ai.client.inference.usage.output_tokens"
+	MetricTimeToFirstToken   = "infermetrics.client.time_to_first_token"
+	MetricTimeToFirstAnswer  = "infermetrics.client.time_to_first_answer"
+	MetricOutputTokenRate    = "infermetrics.client.output_token_rate"
+	MetricMaxChunkGap        = "infermetrics.client.max_chunk_gap"
+	MetricCost               = "infermetrics.client.cost"
+	MetricCalls              = "infermetrics.client.calls"
+	MetricFlags              = "infermetrics.client.flags"
+	MetricReasoningTokens    = "infermetrics.client.reasoning_tokens"
+	MetricCachedInputTokens  = "infermetrics.client.cached_input_tokens"
 )
 
 const (
@@ -54,18 +51,25 @@ const (
 	unitTokens           = "{token}"
 	unitCalls            = "{call}"
 	unitTokensPerSecond  = "{token}/s"
-	unitUSD              = "USD"
+	unitUSD              = "{USD}"
 	spanEventFirstToken  = "infermetrics.first_token"
 	spanEventFirstAnswer = "infermetrics.first_answer"
 	spanNamePrefix       = "chat"
 	spanNameSeparator    = " "
 )
 
+// MetricOutputTokensPerSec is the former name of [MetricOutputTokenRate].
+//
+// Deprecated: the instrument is now named infermetrics.client.output_token_rate,
+// whose Prometheus name (…_output_token_rate_per_second) no longer repeats its
+// unit; use MetricOutputTokenRate.
+const MetricOutputTokensPerSec = MetricOutputTokenRate
+
 // Bucket boundaries. Durations and token counts use the boundaries the
 // conventions specify.
 var (
 	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
-	chunkBuckets    = []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5}
+	chunkBuckets    = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
 	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
 	speedBuckets    = []float64{1, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 5000}
 )
@@ -111,7 +115,7 @@ func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
 	in.ttft = h(MetricTimeToFirstToken, unitSeconds, "Time from sending the request to the first chunk carrying generated text (reasoning or answer).", durationBuckets)
 	in.ttfa = h(MetricTimeToFirstAnswer, unitSeconds, "Time from sending the request to the first chunk carrying visible answer text (content, refusal or tool call).", durationBuckets)
 	in.gap = h(MetricMaxChunkGap, unitSeconds, "Longest gap between consecutive chunks after the first token, per call.", durationBuckets)
-	in.speed = h(MetricOutputTokensPerSecond, unitTokensPerSecond, "Output tokens generated between the first and the last token, divided by that time, per call.", speedBuckets)
+	in.speed = h(MetricOutputTokenRate, unitTokensPerSecond, "Output tokens generated between the first and the last token, divided by that time, per call.", speedBuckets)
 	in.reasoning = ic(MetricReasoningTokens, unitTokens, "Output tokens used for reasoning.")
 	in.cached = ic(MetricCachedInputTokens, unitTokens, "Input tokens read from a provider cache.")
 	var err error

@@ -36,7 +36,7 @@ const (
 // Bucket boundaries of the GenAI semantic conventions.
 var (
 	otelDurationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
-	otelChunkBuckets    = []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5}
+	otelChunkBuckets    = otelDurationBuckets
 	otelTokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
 )
 
@@ -377,10 +377,10 @@ func TestMetrics(t *testing.T) {
 			infermetrics.MetricTimeToFirstToken:   {"s", otelDurationBuckets, true, true},
 			infermetrics.MetricTimeToFirstAnswer:  {"s", otelDurationBuckets, true, true},
 			infermetrics.MetricMaxChunkGap:        {"s", otelDurationBuckets, true, true},
-			infermetrics.MetricOutputTokensPerSec: {"{token}/s", nil, true, true},
+			infermetrics.MetricOutputTokenRate:    {"{token}/s", nil, true, true},
 			infermetrics.MetricReasoningTokens:    {"{token}", nil, false, true},
 			infermetrics.MetricCachedInputTokens:  {"{token}", nil, false, true},
-			infermetrics.MetricCost:               {"USD", nil, true, true},
+			infermetrics.MetricCost:               {"{USD}", nil, true, true},
 			infermetrics.MetricCalls:              {"{call}", nil, false, true},
 			infermetrics.MetricFlags:              {"{call}", nil, false, true},
 			infermetrics.MetricDraftInputTokens:   {present: false},
@@ -403,7 +403,7 @@ func TestMetrics(t *testing.T) {
 			}
 			switch d := m.Data.(type) {
 			case metricdata.Histogram[float64]:
-				if !sp.float || name == infermetrics.MetricOutputTokensPerSec && sp.bounds != nil {
+				if !sp.float || name == infermetrics.MetricOutputTokenRate && sp.bounds != nil {
 					t.Errorf("%s: float64 histogram, want %+v", name, sp)
 				}
 				for _, p := range d.DataPoints {

@@ -7,6 +7,14 @@
 // OPENAI_MODEL:
 //
 //	OPENAI_API_KEY=sk-... OPENAI_MODEL=gpt-4o-mini go run ./examples/quickstart
+//
+// Telemetry stays in memory unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then
+// spans and metrics are exported over OTLP as the standard OTEL_* variables
+// say (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_SERVICE_NAME, ...),
+// through go.opentelemetry.io/contrib/exporters/autoexport. The library
+// itself never chooses exporters: the application does, as here.
+//
+//	OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_SERVICE_NAME=quickstart go run ./examples/quickstart
 package main
 
 import (
@@ -23,6 +31,8 @@ import (
 	"github.com/infermetrics/infermetrics/infermetricstest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -33,17 +43,13 @@ func main() {
 	log.SetFlags(0)
 	ctx := context.Background()
 
-	// A real OpenTelemetry SDK pipeline, read in memory at the end.
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	// A real OpenTelemetry SDK pipeline, installed as the global
+	// providers that Instrument uses by default.
+	report := setupTelemetry(ctx)
 
 	var mu sync.Mutex
 	var calls []*infermetrics.Call
 	instrument := infermetrics.Instrument(
-		infermetrics.WithMeterProvider(mp),
-		infermetrics.WithTracerProvider(tp),
 		infermetrics.WithOnCall(func(c *infermetrics.Call) {
 			mu.Lock()
 			calls = append(calls, c.Clone())
@@ -90,18 +96,58 @@ func main() {
 	}
 
 	printCalls(calls)
+	report()
+}
 
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("\nOpenTelemetry: %d spans; metrics:", len(spans.Ended()))
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			fmt.Printf(" %s", m.Name)
+// setupTelemetry installs global tracer and meter providers and returns
+// a function that flushes them and reports what they saw. With
+// OTEL_EXPORTER_OTLP_ENDPOINT set, autoexport builds the exporters from
+// the OTEL_* variables (README, Production); otherwise spans and metrics
+// are recorded in memory and listed.
+func setupTelemetry(ctx context.Context) (report func()) {
+	if endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); endpoint != "" {
+		spans, err := autoexport.NewSpanExporter(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		metrics, err := autoexport.NewMetricReader(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(spans))
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(metrics))
+		otel.SetTracerProvider(tp)
+		otel.SetMeterProvider(mp)
+		return func() {
+			// Shutdown flushes what is still buffered.
+			if err := tp.Shutdown(ctx); err != nil {
+				log.Printf("spans: %v", err)
+			}
+			if err := mp.Shutdown(ctx); err != nil {
+				log.Printf("metrics: %v", err)
+			}
+			fmt.Printf("\nOpenTelemetry: spans and metrics exported to %s\n", endpoint)
 		}
 	}
-	fmt.Println()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	otel.SetTracerProvider(tp)
+	otel.SetMeterProvider(mp)
+	return func() {
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(ctx, &rm); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("\nOpenTelemetry (in memory; set OTEL_EXPORTER_OTLP_ENDPOINT to export): %d spans; metrics:", len(spans.Ended()))
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				fmt.Printf(" %s", m.Name)
+			}
+		}
+		fmt.Println()
+	}
 }
 
 func printCalls(calls []*infermetrics.Call) {
