@@ -44,6 +44,10 @@ const Version = "0.1.0"
 // ScopeName is the instrumentation scope name of the spans and metrics.
 const ScopeName = "github.com/infermetrics/infermetrics"
 
+// SchemaURL is the schema URL of the instrumentation scope: the semantic
+// conventions the gen_ai.* names follow.
+const SchemaURL = "https://opentelemetry.io/schemas/1.41.0"
+
 // Instrument returns an openai-go request option that measures every chat
 // completion the client makes. The instruments are built once per call of
 // Instrument; use one value for many clients to share them. The option is
@@ -93,8 +97,9 @@ func newInstrumentation(opts []Option) *instrumentation {
 	case tracenoop.TracerProvider, *tracenoop.TracerProvider:
 		in.noopTracer = true
 	}
-	in.tracer = c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
-	in.inst = newInstruments(c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version)), c.draft, c.maxModels)
+	in.tracer = c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(SchemaURL))
+	in.inst = newInstruments(c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version), metric.WithSchemaURL(SchemaURL)), c.draft, c.maxModels)
+	in.inst.estimates = c.estimates
 	in.prices = newPriceBook(c.prices, c.catalogs, c.noBuiltin)
 	return in
 }

@@ -31,6 +31,7 @@ type config struct {
 	maxChunkTimes int
 	captureLimit  int // 0: content is not captured
 	draft         bool
+	estimates     bool // offline estimates reach the conventions' usage signals
 	maxModels     int
 	errs          []error // programmer errors, reported by newConfig
 }
@@ -184,6 +185,18 @@ func WithCaptureContent(limit int) Option {
 // gen_ai.token.type attribute). Without it the v1.41 metrics are recorded.
 func WithDraftSemconv() Option {
 	return optionFunc(func(c *config) { c.draft = true })
+}
+
+// WithEstimatedUsage reports offline token estimates, made when a server
+// reports no usage, where the conventions report usage: the
+// gen_ai.client.token.usage metric and the gen_ai.usage.* span attributes
+// (with infermetrics.usage_estimated=true). Without it, as the conventions
+// ask of instrumentations that do not opt in to offline counting,
+// estimates reach only the [Call], this library's own metrics (cost,
+// reasoning tokens, calls with infermetrics.usage_estimated) and the
+// span attributes infermetrics.usage.input_tokens and .output_tokens.
+func WithEstimatedUsage() Option {
+	return optionFunc(func(c *config) { c.estimates = true })
 }
 
 // WithMaxModels caps how many distinct response model names are reported

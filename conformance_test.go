@@ -13,6 +13,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -163,5 +164,109 @@ func TestTimePerOutputChunkBuckets(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("%s not recorded", infermetrics.MetricTimePerOutputChunk)
+	}
+}
+
+// estimatedCall makes one non-streamed call whose server reports no usage,
+// so its token counts are offline estimates, and returns what telemetry
+// holds.
+func estimatedCall(t *testing.T, opts ...infermetrics.Option) *infermetricstest.Telemetry {
+	t.Helper()
+	tel := infermetricstest.NewTelemetry()
+	srv := infermetricstest.NewServer(infermetricstest.Scenario{Body: `{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}]}`})
+	defer srv.Close()
+	client := otelClient(srv, tel, opts...)
+	if _, err := client.Chat.Completions.New(context.Background(), chatParams("m")); err != nil {
+		t.Fatal(err)
+	}
+	return tel
+}
+
+// TestEstimatesKeptFromConventions: the conventions forbid reporting the
+// usage metric from offline counts unless the user opts in.
+func TestEstimatesKeptFromConventions(t *testing.T) {
+	for _, optIn := range []bool{false, true} {
+		var opts []infermetrics.Option
+		if optIn {
+			opts = append(opts, infermetrics.WithEstimatedUsage())
+		}
+		tel := estimatedCall(t, opts...)
+		c := tel.LastCall()
+		if c.UsageReported || c.OutputTokens == 0 || !c.Flags.Has(infermetrics.FlagUsageMissing) {
+			t.Fatalf("want an estimated call, got reported=%v output=%d flags=%v", c.UsageReported, c.OutputTokens, c.Flags)
+		}
+		want := uint64(0)
+		if optIn {
+			want = 2 // input and output
+		}
+		if n := tel.HistogramCount(infermetrics.MetricTokenUsage); n != want {
+			t.Errorf("WithEstimatedUsage %v: %d token usage points, want %d", optIn, n, want)
+		}
+		if n := tel.Sum(infermetrics.MetricCalls, attribute.Bool("infermetrics.usage_estimated", true)); n != 1 {
+			t.Errorf("WithEstimatedUsage %v: calls{usage_estimated=true} %v, want 1", optIn, n)
+		}
+		a := spanAttrs(tel.Spans()[0])
+		_, conv := a["gen_ai.usage.output_tokens"]
+		_, ours := a["infermetrics.usage.output_tokens"]
+		if conv != optIn || ours == optIn {
+			t.Errorf("WithEstimatedUsage %v: span has gen_ai.usage.output_tokens %v, infermetrics.usage.output_tokens %v", optIn, conv, ours)
+		}
+		if v := a["infermetrics.usage.output_tokens"]; !optIn && v.AsInt64() != c.OutputTokens {
+			t.Errorf("infermetrics.usage.output_tokens = %v, want %d", v.Emit(), c.OutputTokens)
+		}
+	}
+}
+
+// TestSpanConformance: attributes only where they apply, the OpenAI
+// attributes, and the schema URL on both scopes.
+func TestSpanConformance(t *testing.T) {
+	tel := infermetricstest.NewTelemetry()
+	srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: []infermetricstest.Event{
+		infermetricstest.Content("hi"), infermetricstest.Finish("stop"), infermetricstest.Usage(infermetricstest.Tokens{Input: 3, Output: 1}),
+	}})
+	defer srv.Close()
+	client := otelClient(srv, tel)
+	p := chatParams("m")
+	p.ServiceTier = openai.ChatCompletionNewParamsServiceTierFlex
+	if _, err := client.Chat.Completions.New(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := drain(t, client.Chat.Completions.NewStreaming(context.Background(), chatParams("m"))); err != nil {
+		t.Fatal(err)
+	}
+	spans := tel.Spans()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	plain, streamed := spanAttrs(spans[0]), spanAttrs(spans[1])
+	if _, ok := plain["gen_ai.request.stream"]; ok {
+		t.Error("gen_ai.request.stream on a request that did not stream")
+	}
+	if v := streamed["gen_ai.request.stream"]; v != attribute.BoolValue(true) {
+		t.Errorf("gen_ai.request.stream = %v on a streamed request, want true", v.Emit())
+	}
+	for _, a := range []map[attribute.Key]attribute.Value{plain, streamed} {
+		if v := a["openai.api.type"]; v != attribute.StringValue("chat_completions") {
+			t.Errorf("openai.api.type = %q, want chat_completions", v.Emit())
+		}
+		for _, k := range []attribute.Key{"gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens"} {
+			if v, ok := a[k]; ok {
+				t.Errorf("%s = %v where nothing was reported", k, v.Emit())
+			}
+		}
+	}
+	if v := plain["openai.request.service_tier"]; v != attribute.StringValue("flex") {
+		t.Errorf("openai.request.service_tier = %q, want flex", v.Emit())
+	}
+	if _, ok := streamed["openai.request.service_tier"]; ok {
+		t.Error("openai.request.service_tier on a request that named none")
+	}
+	if got := spans[0].InstrumentationScope().SchemaURL; got != infermetrics.SchemaURL {
+		t.Errorf("span scope schema URL %q, want %q", got, infermetrics.SchemaURL)
+	}
+	for _, sm := range tel.Metrics().ScopeMetrics {
+		if sm.Scope.SchemaURL != infermetrics.SchemaURL {
+			t.Errorf("metric scope %s schema URL %q, want %q", sm.Scope.Name, sm.Scope.SchemaURL, infermetrics.SchemaURL)
+		}
 	}
 }

@@ -82,6 +82,7 @@ type instruments struct {
 	cost                      metric.Float64Counter
 	calls, flags              metric.Int64Counter
 	draft                     bool
+	estimates                 bool // offline estimates go to the usage metric
 	models                    modelGuard
 	sets                      setCache
 }
@@ -294,36 +295,35 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 		requestModel:  attrString(c.RequestModel),
 		responseModel: attrString(m.models.admit(c.ResponseModel)),
 		errorType:     c.ErrorType,
-		estimated:     !c.UsageReported,
+		estimated:     c.Flags.Has(FlagUsageMissing),
 	}, m.draft)
 	set, add := sets.base, sets.baseAdd
 	secs := func(d time.Duration) float64 { return d.Seconds() }
 
 	m.duration.Record(ctx, secs(c.Duration), set...)
-	if c.Err == nil {
-		if c.Stream && c.Chunks > 0 {
-			m.ttfc.Record(ctx, secs(c.TimeToFirstChunk), set...)
-			// One point per chunk. Leave the span out of the context so
-			// that these points do not each go through the exemplar
-			// reservoir.
-			chunkCtx := context.Background()
-			for i := 1; i < len(c.ChunkTimes); i++ {
-				m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set...)
-			}
-		}
-		if c.TokenChunks > 0 {
-			m.ttft.Record(ctx, secs(c.TimeToFirstToken), set...)
-			m.gap.Record(ctx, secs(c.MaxChunkGap), set...)
-		}
-		if c.AnswerChunks > 0 {
-			m.ttfa.Record(ctx, secs(c.TimeToFirstAnswer), set...)
-		}
-		if c.OutputTokensPerSecond > 0 {
-			m.speed.Record(ctx, c.OutputTokensPerSecond, set...)
+	// What a stream delivered is recorded even when it then failed, as
+	// its span records it: the error.type attribute tells them apart.
+	if c.Stream && c.Chunks > 0 {
+		m.ttfc.Record(ctx, secs(c.TimeToFirstChunk), set...)
+		// One point per chunk. Leave the span out of the context so that
+		// these points do not each go through the exemplar reservoir.
+		chunkCtx := context.Background()
+		for i := 1; i < len(c.ChunkTimes); i++ {
+			m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set...)
 		}
 	}
-	hasUsage := c.UsageReported || c.Flags.Has(FlagUsageMissing)
-	if hasUsage {
+	if c.TokenChunks > 0 {
+		m.ttft.Record(ctx, secs(c.TimeToFirstToken), set...)
+		m.gap.Record(ctx, secs(c.MaxChunkGap), set...)
+	}
+	if c.AnswerChunks > 0 {
+		m.ttfa.Record(ctx, secs(c.TimeToFirstAnswer), set...)
+	}
+	if c.OutputTokensPerSecond > 0 {
+		m.speed.Record(ctx, c.OutputTokensPerSecond, set...)
+	}
+	estimated := c.Flags.Has(FlagUsageMissing)
+	if c.UsageReported || (estimated && m.estimates) {
 		if m.draft {
 			m.draftIn.Record(ctx, c.InputTokens, sets.input...)
 			m.draftOut.Record(ctx, c.OutputTokens, sets.output...)
@@ -331,6 +331,8 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 			m.tokens.Record(ctx, c.InputTokens, sets.input...)
 			m.tokens.Record(ctx, c.OutputTokens, sets.output...)
 		}
+	}
+	if c.UsageReported || estimated {
 		if c.ReasoningTokens > 0 {
 			m.reasoning.Add(ctx, c.ReasoningTokens, add...)
 		}

@@ -246,11 +246,29 @@ func TestSpanError(t *testing.T) {
 				t.Errorf("calls{error.type=%s,useful=false}: got %v, want 1", want, n)
 			}
 		}
-		// Failed calls record no latency histograms but duration.
-		for _, name := range []string{infermetrics.MetricTimeToFirstChunk, infermetrics.MetricTimeToFirstToken, infermetrics.MetricTimePerOutputChunk} {
-			if n := tel.HistogramCount(name); n != 0 {
-				t.Errorf("%s: got %d measurements from failed calls, want 0", name, n)
+		// A stream that failed after chunks records what it delivered, as
+		// its span does (role at 0, "Hel" at 10ms, then the drop); the 429
+		// delivered nothing.
+		eof, limited := attribute.String("error.type", "unexpected_eof"), attribute.String("error.type", "rate_limit_exceeded")
+		for _, tc := range []struct {
+			name string
+			n    uint64
+			sum  float64
+		}{
+			{infermetrics.MetricTimeToFirstChunk, 1, 0},
+			{infermetrics.MetricTimeToFirstToken, 1, 0.010},
+			{infermetrics.MetricTimePerOutputChunk, 1, 0.010},
+		} {
+			if n, sum := tel.HistogramCount(tc.name, eof), tel.HistogramSum(tc.name, eof); n != tc.n || !near(sum, tc.sum) {
+				t.Errorf("%s{unexpected_eof}: %d points summing %v, want %d summing %v", tc.name, n, sum, tc.n, tc.sum)
 			}
+			if n := tel.HistogramCount(tc.name, limited); n != 0 {
+				t.Errorf("%s{rate_limit_exceeded}: %d points, want 0", tc.name, n)
+			}
+		}
+		// Nothing was estimated for the 429.
+		if n := tel.Sum(infermetrics.MetricCalls, limited, attribute.Bool("infermetrics.usage_estimated", true)); n != 0 {
+			t.Errorf("calls{rate_limit_exceeded, usage_estimated=true}: %v, want 0", n)
 		}
 	})
 }
@@ -981,13 +999,17 @@ func TestTimePerOutputChunkFollowsCap(t *testing.T) {
 // TestAttributeSetsByUsageSource checks that calls differing only in
 // whether usage was reported or estimated are recorded under their own
 // attribute sets, however often each repeats.
+//
+// Estimates reach gen_ai.client.token.usage only with WithEstimatedUsage
+// (TestEstimatesKeptFromConventions checks the default).
 func TestAttributeSetsByUsageSource(t *testing.T) {
 	tel := infermetricstest.NewTelemetry()
+	opts := append(tel.Options(), infermetrics.WithEstimatedUsage())
 	const answer = `{"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]`
 	reported := infermetrics.NewTransport(&cannedTransport{status: 200, ctype: "application/json",
-		body: []byte(answer + `,"usage":{"prompt_tokens":3,"completion_tokens":1}}`), split: wholeReads}, tel.Options()...)
+		body: []byte(answer + `,"usage":{"prompt_tokens":3,"completion_tokens":1}}`), split: wholeReads}, opts...)
 	estimated := infermetrics.NewTransport(&cannedTransport{status: 200, ctype: "application/json",
-		body: []byte(answer + `}`), split: wholeReads}, tel.Options()...)
+		body: []byte(answer + `}`), split: wholeReads}, opts...)
 	const url, body = "https://api.openai.com/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}`
 	for range 3 {
 		post(t, reported, url, body)

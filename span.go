@@ -34,7 +34,13 @@ func (in *instrumentation) startSpan(ctx context.Context, r *request.Info, c *Ca
 		return ctx, span
 	}
 	attrs := make([]attribute.KeyValue, 0, 16)
-	attrs = append(attrs, attribute.Bool("gen_ai.request.stream", r.Stream))
+	attrs = append(attrs, attribute.String("openai.api.type", "chat_completions"))
+	if r.Stream {
+		attrs = append(attrs, attribute.Bool("gen_ai.request.stream", true))
+	}
+	if r.ServiceTier != "" {
+		attrs = append(attrs, attribute.String("openai.request.service_tier", r.ServiceTier))
+	}
 	if r.HasMaxTokens {
 		attrs = append(attrs, attribute.Int64("gen_ai.request.max_tokens", r.MaxTokens))
 	}
@@ -76,7 +82,7 @@ func (in *instrumentation) startSpan(ctx context.Context, r *request.Info, c *Ca
 // endSpan sets the span's attributes, status and events from the finished
 // call and ends it at the call's end. captureLimit is the content capture
 // limit (0: none).
-func endSpan(span trace.Span, c *Call, captureLimit int) {
+func endSpan(span trace.Span, c *Call, captureLimit int, estimates bool) {
 	if span == nil {
 		return
 	}
@@ -96,17 +102,31 @@ func endSpan(span trace.Span, c *Call, captureLimit int) {
 	if len(c.FinishReasons) > 0 {
 		attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", c.FinishReasons))
 	}
-	if c.UsageReported || c.Flags.Has(FlagUsageMissing) {
+	estimated := c.Flags.Has(FlagUsageMissing)
+	switch {
+	case c.UsageReported || (estimated && estimates):
+		// The conventions' attributes, with zeros only where they apply.
 		attrs = append(attrs,
 			attribute.Int64("gen_ai.usage.input_tokens", c.InputTokens),
 			attribute.Int64("gen_ai.usage.output_tokens", c.OutputTokens),
-			attribute.Int64("gen_ai.usage.reasoning.output_tokens", c.ReasoningTokens),
-			attribute.Int64("gen_ai.usage.cache_read.input_tokens", c.CachedInputTokens),
-			attrUsageEstimated.Bool(!c.UsageReported),
+			attrUsageEstimated.Bool(estimated),
 		)
+		if c.ReasoningTokens > 0 {
+			attrs = append(attrs, attribute.Int64("gen_ai.usage.reasoning.output_tokens", c.ReasoningTokens))
+		}
+		if c.CachedInputTokens > 0 {
+			attrs = append(attrs, attribute.Int64("gen_ai.usage.cache_read.input_tokens", c.CachedInputTokens))
+		}
 		if c.CacheWriteInputTokens > 0 {
 			attrs = append(attrs, attribute.Int64("gen_ai.usage.cache_creation.input_tokens", c.CacheWriteInputTokens))
 		}
+	case estimated:
+		// Offline estimates, kept out of the conventions' attributes.
+		attrs = append(attrs,
+			attribute.Int64("infermetrics.usage.input_tokens", c.InputTokens),
+			attribute.Int64("infermetrics.usage.output_tokens", c.OutputTokens),
+			attrUsageEstimated.Bool(true),
+		)
 	}
 	if c.Stream && c.Chunks > 0 {
 		attrs = append(attrs,

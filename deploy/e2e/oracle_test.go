@@ -120,23 +120,26 @@ func (o *oracle) record(round int, c *infermetrics.Call) {
 	}
 	secs := func(d time.Duration) float64 { return d.Seconds() }
 	o.observe(round, "gen_ai_client_operation_duration_seconds", base, durationBounds, secs(c.Duration))
-	if c.Err == nil && c.Stream && c.Chunks > 0 {
+	if c.Stream && c.Chunks > 0 { // failed streams too: what they delivered
 		o.observe(round, "gen_ai_client_operation_time_to_first_chunk_seconds", base, durationBounds, secs(c.TimeToFirstChunk))
 		for i := 1; i < len(c.ChunkTimes); i++ {
 			o.observe(round, "gen_ai_client_operation_time_per_output_chunk_seconds", base, durationBounds, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]))
 		}
 	}
-	if c.Err == nil && c.Stream && c.TimeToFirstToken > 0 {
+	if c.TokenChunks > 0 {
 		o.observe(round, "infermetrics_client_time_to_first_token_seconds", base, durationBounds, secs(c.TimeToFirstToken))
 		o.observe(round, "infermetrics_client_max_chunk_gap_seconds", base, durationBounds, secs(c.MaxChunkGap))
 	}
-	if c.Err == nil && c.Stream && c.TimeToFirstAnswer > 0 {
+	if c.AnswerChunks > 0 {
 		o.observe(round, "infermetrics_client_time_to_first_answer_seconds", base, durationBounds, secs(c.TimeToFirstAnswer))
 	}
-	if c.Err == nil && c.OutputTokensPerSecond > 0 {
+	if c.OutputTokensPerSecond > 0 {
 		o.observe(round, "infermetrics_client_output_token_rate_per_second", base, speedBounds, c.OutputTokensPerSecond)
 	}
-	est := strconv.FormatBool(!c.UsageReported)
+	// Estimated only when an estimate was made (never for a failed attempt);
+	// estimates reach the usage metric only with WithEstimatedUsage, which
+	// this traffic does not set.
+	est := strconv.FormatBool(c.Flags.Has(infermetrics.FlagUsageMissing))
 	if c.UsageReported {
 		o.observe(round, "gen_ai_client_token_usage", base.with("gen_ai_token_type", "input", "infermetrics_usage_estimated", est), tokenBounds, float64(c.InputTokens))
 		o.observe(round, "gen_ai_client_token_usage", base.with("gen_ai_token_type", "output", "infermetrics_usage_estimated", est), tokenBounds, float64(c.OutputTokens))

@@ -38,6 +38,8 @@ type Info struct {
 	// reasoning; NoReasoningBy names the switch that said so.
 	NoReasoning   bool
 	NoReasoningBy string
+
+	ServiceTier string // service_tier, as requested
 }
 
 // Parse reads body. A body that is not a JSON object yields the zero Info.
@@ -87,6 +89,10 @@ func Parse(body []byte) Info {
 		case "reasoning_effort", "reasoning", "thinking", "enable_thinking", "chat_template_kwargs", "think":
 			if !in.NoReasoning {
 				in.NoReasoning, in.NoReasoningBy = noReasoning(k.Str, v)
+			}
+		case "service_tier":
+			if v.Type == gjson.String && len(v.Str) <= 64 {
+				in.ServiceTier = v.Str
 			}
 		case "response_format":
 			switch v.Get("type").String() {
