@@ -82,21 +82,94 @@ type Facts struct {
 	ObjectDone   bool // "object" is "chat.completion.done" (Perplexity)
 	Spans        [MaxSpans]Span
 	NSpans       int
+
+	// prev is the start of the previous object Parse read into f, kept to
+	// skip the same bytes in the next one.
+	prev prefix
+}
+
+// maxPrefix is the longest start of an object Parse keeps to compare the
+// next object with. An OpenAI chunk's id, object, created, model,
+// service_tier and system_fingerprint take about 190 bytes.
+const maxPrefix = 384
+
+// prefix is the start of an object up to and including the comma before its
+// first member that is not "id", "model", "object" or a key Parse ignores
+// (the members before "choices" in a streamed chunk, which a stream repeats
+// in every chunk), and the facts those members gave. An object that starts
+// with the same bytes has the same facts after them, so Parse takes those
+// facts and starts reading after the comma.
+type prefix struct {
+	n          int    // length of b in use; 0 when none is kept
+	id, model  [2]int // ID and Model as offsets in b; [0] is -1 when nil
+	objectDone bool
+	b          [maxPrefix]byte
+}
+
+// Reset forgets what f remembers of the objects read into it. Parse gives
+// the same facts with or without it (it reuses what it remembers only for
+// an object that starts with the same bytes); Reset is for a Facts reused
+// for another stream, so that it holds nothing of the earlier one.
+func (f *Facts) Reset() {
+	*f = Facts{}
+}
+
+// clear sets every exported field as Parse starts, keeping prev.
+func (f *Facts) clear() {
+	n := f.NSpans
+	f.Malformed = false
+	f.ID, f.Model = nil, nil
+	f.Choices, f.ChoicesArray = 0, false
+	f.HasReasoning, f.HasAnswer, f.HasRefusal, f.HasToolCall, f.HasContent = false, false, false, false, false
+	f.NonBlank, f.ReasonString = false, false
+	f.FinishReason, f.FinishIndex, f.FinishCount = nil, -1, 0
+	f.Filtered, f.Error, f.ErrorRaw = false, false, nil
+	f.UsagePresent, f.XGroqPresent = false, false
+	f.Usage.reset()
+	f.XGroqUsage.reset()
+	f.ObjectDone = false
+	for i := range min(n, MaxSpans) {
+		f.Spans[i] = Span{}
+	}
+	f.NSpans = 0
 }
 
 // Parse reads one JSON object from b into f. It never panics and never
 // allocates; f's byte slices alias b.
+//
+// Parse remembers the start of the object in f (see [Facts.Reset]): the
+// chunks of a stream repeat their first members, and an object that starts
+// with the same bytes as the previous one is read from where they end. The
+// facts are the same as without it.
 func Parse(b []byte, f *Facts) {
-	*f = Facts{FinishIndex: -1}
-	f.Usage.reset()
-	f.XGroqUsage.reset()
-	p := parser{b: b, f: f}
-	i := p.ws(0)
-	if i >= len(b) || b[i] != '{' {
-		f.Malformed = true
-		return
+	f.clear()
+	p := parser{b: b, f: f, id: -1, model: -1}
+	var i, st int
+	if r := &f.prev; r.n > 0 && len(b) >= r.n && string(b[:r.n]) == string(r.b[:r.n]) {
+		// The same members as last time, up to and including a comma:
+		// what follows must be another member.
+		if r.id[0] >= 0 {
+			f.ID = b[r.id[0]:r.id[1]]
+		}
+		if r.model[0] >= 0 {
+			f.Model = b[r.model[0]:r.model[1]]
+		}
+		f.ObjectDone = r.objectDone
+		p.reused = true
+		i, st = p.ws(r.n), more
+		if i >= len(b) {
+			f.Malformed = true
+			return
+		}
+	} else {
+		i = p.ws(0)
+		if i >= len(b) || b[i] != '{' {
+			f.Malformed = true
+			return
+		}
+		i, st = p.open(i, '}')
 	}
-	i, ok := p.top(i)
+	i, ok := p.top(i, st)
 	if !ok {
 		f.Malformed = true
 		return
@@ -106,9 +179,32 @@ func Parse(b []byte, f *Facts) {
 	}
 }
 
+// keep remembers b[:n], the members read so far, and their facts.
+func (p *parser) keep(n int) {
+	r := &p.f.prev
+	if n > maxPrefix {
+		r.n = 0
+		return
+	}
+	r.n = copy(r.b[:], p.b[:n])
+	f := p.f
+	r.id = [2]int{-1, -1}
+	if f.ID != nil {
+		r.id = [2]int{p.id, p.id + len(f.ID)}
+	}
+	r.model = [2]int{-1, -1}
+	if f.Model != nil {
+		r.model = [2]int{p.model, p.model + len(f.Model)}
+	}
+	r.objectDone = f.ObjectDone
+}
+
 type parser struct {
 	b []byte
 	f *Facts
+
+	id, model int  // offsets of f.ID and f.Model in b
+	reused    bool // the object's start came from f.prev
 }
 
 // Iteration states for objects and arrays.
@@ -289,34 +385,44 @@ func (p *parser) strField(i int) ([]byte, int, bool) {
 	return nil, j, ok
 }
 
-// top reads the top-level object at b[i] == '{'.
-func (p *parser) top(i int) (int, bool) {
+// top reads the members of the top-level object from b[i], in state st.
+func (p *parser) top(i, st int) (int, bool) {
 	f := p.f
-	i, st := p.open(i, '}')
+	// members counts the members before i that a prefix may hold; -1 once
+	// one that may not was read.
+	members := 0
+	if p.reused {
+		members = -1
+	}
 	for st == more {
 		k, v, ok := p.key(i)
 		if !ok {
 			return v, false
 		}
 		var j int
+		plain := true // the member sets nothing but ID, Model or ObjectDone
 		switch string(k) {
 		case "id":
 			var s []byte
 			s, j, ok = p.strField(v)
-			if f.ID == nil {
-				f.ID = s
+			if f.ID == nil && s != nil {
+				f.ID, p.id = s, v+1
 			}
 		case "model":
 			var s []byte
 			s, j, ok = p.strField(v)
 			if s != nil {
-				f.Model = s
+				f.Model, p.model = s, v+1
 			}
 		case "object":
 			var s []byte
 			s, j, ok = p.strField(v)
 			f.ObjectDone = string(s) == "chat.completion.done"
 		case "choices":
+			plain = false
+			if members > 0 {
+				p.keep(i)
+			}
 			// With duplicate keys the last one counts, as encoding/json
 			// decodes it.
 			f.Choices = 0
@@ -327,6 +433,7 @@ func (p *parser) top(i int) (int, bool) {
 				j, ok = p.skip(v)
 			}
 		case "usage":
+			plain = false
 			f.Usage.reset()
 			f.UsagePresent = p.b[v] == '{'
 			if f.UsagePresent {
@@ -335,22 +442,32 @@ func (p *parser) top(i int) (int, bool) {
 				j, ok = p.skip(v)
 			}
 		case "x_groq":
+			plain = false
 			if p.b[v] == '{' {
 				j, ok = p.xgroq(v)
 			} else {
 				j, ok = p.skip(v)
 			}
 		case "error":
+			plain = false
 			f.Error = true
 			j, ok = p.skip(v)
 			f.ErrorRaw = p.b[v:j]
 		case "prompt_filter_results", "content_filter_results":
+			plain = false
 			j, ok = p.skipFilter(v)
 		default:
 			j, ok = p.skip(v)
 		}
 		if !ok {
 			return j, false
+		}
+		if plain {
+			if members >= 0 {
+				members++
+			}
+		} else {
+			members = -1
 		}
 		i, st = p.next(j, '}')
 	}
