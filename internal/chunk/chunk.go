@@ -215,15 +215,28 @@ const (
 )
 
 func (p *parser) ws(i int) int {
-	for i < len(p.b) {
-		switch p.b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
+	b := p.b
+	for i < len(b) {
+		if c := b[i]; c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return i
 		}
+		i++
 	}
 	return i
+}
+
+// value returns the index of the value after a key and its colon that
+// end at j, as [parser.key] does, and whether there is one. The key
+// functions match the keys a chunk usually carries as they are usually
+// written (`"index":`, compared whole) and leave any other, and any
+// written otherwise, to [parser.key].
+func (p *parser) value(j int) (int, bool) {
+	b := p.b
+	if b[j] > ' ' {
+		return j, true
+	}
+	j = p.ws(j)
+	return j, j < len(b)
 }
 
 // open enters an object or array at b[i] and returns the index of its first
@@ -248,12 +261,19 @@ func (p *parser) key(i int) ([]byte, int, bool) {
 	if !ok {
 		return nil, j, false
 	}
-	j = p.ws(j)
-	if j >= len(p.b) || p.b[j] != ':' {
-		return nil, j, false
+	b := p.b
+	if j >= len(b) || b[j] != ':' {
+		j = p.ws(j)
+		if j >= len(b) || b[j] != ':' {
+			return nil, j, false
+		}
 	}
-	j = p.ws(j + 1)
-	if j >= len(p.b) {
+	j++
+	if j < len(b) && b[j] > ' ' {
+		return k, j, true
+	}
+	j = p.ws(j)
+	if j >= len(b) {
 		return nil, j, false
 	}
 	return k, j, true
@@ -261,6 +281,10 @@ func (p *parser) key(i int) ([]byte, int, bool) {
 
 // next moves past the separator after a member that ended at j.
 func (p *parser) next(j int, closer byte) (int, int) {
+	b := p.b
+	if j+1 < len(b) && b[j] == ',' && b[j+1] > ' ' {
+		return j + 1, more
+	}
 	j = p.ws(j)
 	if j >= len(p.b) {
 		return j, bad
@@ -281,8 +305,24 @@ func (p *parser) next(j int, closer byte) (int, int) {
 // str reads a string starting at b[i] == '"' and returns its escaped
 // contents and the index after the closing quote.
 func (p *parser) str(i int) ([]byte, int, bool) {
+	b := p.b
 	start := i + 1
 	j := start
+	// Most strings in a chunk are short: look at their bytes one by one,
+	// which costs less than setting up IndexByte, stepping over escapes.
+	for lim := min(len(b), start+24); j < lim; {
+		switch b[j] {
+		case '"':
+			return b[start:j], j + 1, true
+		case '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+	// Longer strings: search for quotes and count the backslashes before
+	// each. j is not inside an escape, so counting back from a quote may
+	// cross it.
 	for {
 		if j > len(p.b) {
 			return nil, len(p.b), false
@@ -354,6 +394,10 @@ func (p *parser) skipDepth(i, depth int) (int, bool) {
 		return i, st == end
 	default:
 		// Number, true, false or null: run to the next delimiter.
+		b := p.b
+		if b[i] == 'n' && len(b)-i >= 4 && string(b[i:i+4]) == "null" && (len(b)-i == 4 || delim(b[i+4])) {
+			return i + 4, true
+		}
 		j := i
 		for j < len(p.b) {
 			switch p.b[j] {
@@ -364,6 +408,15 @@ func (p *parser) skipDepth(i, depth int) (int, bool) {
 		}
 		return j, j > i && validScalar(p.b[i:j])
 	}
+}
+
+// delim reports whether c ends a number, true, false or null.
+func delim(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }
 
 func validScalar(s []byte) bool {
@@ -385,6 +438,166 @@ func (p *parser) strField(i int) ([]byte, int, bool) {
 	return nil, j, ok
 }
 
+// Keys the reader acts on, by the object they are in; kOther is any other.
+const (
+	kOther = iota
+	kID
+	kModel
+	kObject
+	kChoices
+	kUsage
+	kXGroq
+	kError
+	kFilter // prompt_filter_results or content_filter_results
+	kIndex
+	kDelta // delta or message
+	kFinish
+	kContent
+	kReasoning // reasoning_content, reasoning or thinking
+	kDetails
+	kRefusal
+	kToolCalls
+	kFunctionCall
+)
+
+// topKey reads the key of a top-level member at b[i] and returns what it
+// is and the index of its value. The keys a streamed chunk carries after
+// its repeated start are matched as they are usually written, before
+// [parser.key] reads any other.
+func (p *parser) topKey(i int) (int, int, bool) {
+	if b := p.b; i+1 < len(b) {
+		switch b[i+1] {
+		case 'c':
+			if len(b)-i > 10 && string(b[i:i+10]) == `"choices":` {
+				if v, ok := p.value(i + 10); ok {
+					return kChoices, v, true
+				}
+			}
+		case 'u':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"usage":` {
+				if v, ok := p.value(i + 8); ok {
+					return kUsage, v, true
+				}
+			}
+		case 'o':
+			if len(b)-i > 14 && string(b[i:i+14]) == `"obfuscation":` {
+				if v, ok := p.value(i + 14); ok {
+					return kOther, v, true
+				}
+			}
+		}
+	}
+	k, v, ok := p.key(i)
+	if !ok {
+		return kOther, v, false
+	}
+	switch string(k) {
+	case "id":
+		return kID, v, true
+	case "model":
+		return kModel, v, true
+	case "object":
+		return kObject, v, true
+	case "choices":
+		return kChoices, v, true
+	case "usage":
+		return kUsage, v, true
+	case "x_groq":
+		return kXGroq, v, true
+	case "error":
+		return kError, v, true
+	case "prompt_filter_results", "content_filter_results":
+		return kFilter, v, true
+	}
+	return kOther, v, true
+}
+
+// choiceKey is topKey for the members of a choice.
+func (p *parser) choiceKey(i int) (int, int, bool) {
+	if b := p.b; i+1 < len(b) {
+		switch b[i+1] {
+		case 'i':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"index":` {
+				if v, ok := p.value(i + 8); ok {
+					return kIndex, v, true
+				}
+			}
+		case 'd':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"delta":` {
+				if v, ok := p.value(i + 8); ok {
+					return kDelta, v, true
+				}
+			}
+		case 'l':
+			if len(b)-i > 11 && string(b[i:i+11]) == `"logprobs":` {
+				if v, ok := p.value(i + 11); ok {
+					return kOther, v, true
+				}
+			}
+		case 'f':
+			if len(b)-i > 16 && string(b[i:i+16]) == `"finish_reason":` {
+				if v, ok := p.value(i + 16); ok {
+					return kFinish, v, true
+				}
+			}
+		}
+	}
+	k, v, ok := p.key(i)
+	if !ok {
+		return kOther, v, false
+	}
+	switch string(k) {
+	case "index":
+		return kIndex, v, true
+	case "delta", "message":
+		return kDelta, v, true
+	case "finish_reason":
+		return kFinish, v, true
+	case "content_filter_results":
+		return kFilter, v, true
+	}
+	return kOther, v, true
+}
+
+// deltaKey is topKey for the members of a delta or message.
+func (p *parser) deltaKey(i int) (int, int, bool) {
+	if b := p.b; i+1 < len(b) {
+		switch b[i+1] {
+		case 'c':
+			if len(b)-i > 10 && string(b[i:i+10]) == `"content":` {
+				if v, ok := p.value(i + 10); ok {
+					return kContent, v, true
+				}
+			}
+		case 'r':
+			if len(b)-i > 7 && string(b[i:i+7]) == `"role":` {
+				if v, ok := p.value(i + 7); ok {
+					return kOther, v, true
+				}
+			}
+		}
+	}
+	k, v, ok := p.key(i)
+	if !ok {
+		return kOther, v, false
+	}
+	switch string(k) {
+	case "content":
+		return kContent, v, true
+	case "reasoning_content", "reasoning", "thinking":
+		return kReasoning, v, true
+	case "reasoning_details":
+		return kDetails, v, true
+	case "refusal":
+		return kRefusal, v, true
+	case "tool_calls":
+		return kToolCalls, v, true
+	case "function_call":
+		return kFunctionCall, v, true
+	}
+	return kOther, v, true
+}
+
 // top reads the members of the top-level object from b[i], in state st.
 func (p *parser) top(i, st int) (int, bool) {
 	f := p.f
@@ -395,30 +608,30 @@ func (p *parser) top(i, st int) (int, bool) {
 		members = -1
 	}
 	for st == more {
-		k, v, ok := p.key(i)
+		c, v, ok := p.topKey(i)
 		if !ok {
 			return v, false
 		}
 		var j int
 		plain := true // the member sets nothing but ID, Model or ObjectDone
-		switch string(k) {
-		case "id":
+		switch c {
+		case kID:
 			var s []byte
 			s, j, ok = p.strField(v)
 			if f.ID == nil && s != nil {
 				f.ID, p.id = s, v+1
 			}
-		case "model":
+		case kModel:
 			var s []byte
 			s, j, ok = p.strField(v)
 			if s != nil {
 				f.Model, p.model = s, v+1
 			}
-		case "object":
+		case kObject:
 			var s []byte
 			s, j, ok = p.strField(v)
 			f.ObjectDone = string(s) == "chat.completion.done"
-		case "choices":
+		case kChoices:
 			plain = false
 			if members > 0 {
 				p.keep(i)
@@ -432,7 +645,7 @@ func (p *parser) top(i, st int) (int, bool) {
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "usage":
+		case kUsage:
 			plain = false
 			f.Usage.reset()
 			f.UsagePresent = p.b[v] == '{'
@@ -441,19 +654,19 @@ func (p *parser) top(i, st int) (int, bool) {
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "x_groq":
+		case kXGroq:
 			plain = false
 			if p.b[v] == '{' {
 				j, ok = p.xgroq(v)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "error":
+		case kError:
 			plain = false
 			f.Error = true
 			j, ok = p.skip(v)
 			f.ErrorRaw = p.b[v:j]
-		case "prompt_filter_results", "content_filter_results":
+		case kFilter:
 			plain = false
 			j, ok = p.skipFilter(v)
 		default:
@@ -545,31 +758,31 @@ func (p *parser) choice(i int) (int, bool) {
 	var finish []byte
 	i, st := p.open(i, '}')
 	for st == more {
-		k, v, ok := p.key(i)
+		c, v, ok := p.choiceKey(i)
 		if !ok {
 			return v, false
 		}
 		var j int
-		switch string(k) {
-		case "index":
+		switch c {
+		case kIndex:
 			var n int64
 			n, j, ok = p.int(v)
 			if ok && n >= 0 {
 				index = n
 			}
-		case "delta", "message":
+		case kDelta:
 			if p.b[v] == '{' {
 				j, ok = p.delta(v)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "finish_reason":
+		case kFinish:
 			var s []byte
 			s, j, ok = p.strField(v)
 			if len(s) > 0 {
 				finish = s
 			}
-		case "content_filter_results":
+		case kFilter:
 			j, ok = p.skipFilter(v)
 		default:
 			j, ok = p.skip(v)
@@ -641,13 +854,13 @@ func blank(raw []byte) bool {
 func (p *parser) delta(i int) (int, bool) {
 	i, st := p.open(i, '}')
 	for st == more {
-		k, v, ok := p.key(i)
+		c, v, ok := p.deltaKey(i)
 		if !ok {
 			return v, false
 		}
 		var j int
-		switch string(k) {
-		case "content":
+		switch c {
+		case kContent:
 			switch p.b[v] {
 			case '"':
 				var s []byte
@@ -658,27 +871,27 @@ func (p *parser) delta(i int) (int, bool) {
 			default:
 				j, ok = p.skip(v)
 			}
-		case "reasoning_content", "reasoning", "thinking":
+		case kReasoning:
 			var s []byte
 			s, j, ok = p.strField(v)
 			p.addSpan(Reasoning, s)
-		case "reasoning_details":
+		case kDetails:
 			if p.b[v] == '[' {
 				j, ok = p.details(v)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "refusal":
+		case kRefusal:
 			var s []byte
 			s, j, ok = p.strField(v)
 			p.addSpan(Refusal, s)
-		case "tool_calls":
+		case kToolCalls:
 			if p.b[v] == '[' {
 				j, ok = p.toolCalls(v)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "function_call":
+		case kFunctionCall:
 			if p.b[v] == '{' {
 				j, ok = p.function(v)
 			} else {
@@ -994,12 +1207,23 @@ func (p *parser) intInto(i int, dst *int64) (int, bool) {
 // int reads a JSON number as an integer (a fraction is truncated; null or a
 // non-number is skipped and reported as not ok only when malformed).
 func (p *parser) int(i int) (int64, int, bool) {
+	// Most are a few digits: read them and check what ends them.
+	b := p.b
+	var v int64
+	j := i
+	for j < len(b) && j-i < 18 && b[j] >= '0' && b[j] <= '9' {
+		v = v*10 + int64(b[j]-'0')
+		j++
+	}
+	if j > i && (j == len(b) || delim(b[j])) {
+		return v, j, true
+	}
 	j, ok := p.skip(i)
 	if !ok {
 		return 0, j, false
 	}
 	s := p.b[i:j]
-	var v int64
+	v = 0
 	neg := false
 	n := 0
 	for n < len(s) {
