@@ -87,6 +87,15 @@ func NewChunkGaps(bounds []float64) *ChunkGaps {
 	return &ChunkGaps{bounds: b, start: time.Now(), series: make(map[attribute.Distinct]*gapSeries)}
 }
 
+// WithChunkGaps records gen_ai.client.operation.time_per_output_chunk into
+// g, which the application registers with its SDK readers (see
+// [ChunkGaps]), instead of one Record per chunk on the meter provider's
+// histogram. Without it, or with nil, every point goes through the meter
+// provider, whatever it is.
+func WithChunkGaps(g *ChunkGaps) Option {
+	return optionFunc(func(c *config) { c.chunkGaps = g })
+}
+
 // record adds the gaps between consecutive times, in seconds, to set's
 // series: the points that one Record per chunk would give, in the same
 // order.

@@ -67,6 +67,7 @@ type config struct {
 	captureLimit  int
 	draft         bool
 	maxModels     int
+	chunkGaps     *ChunkGaps
 }
 
 // WithMeterProvider sets the meter provider the metrics are recorded with.

@@ -188,6 +188,7 @@ type setKey struct {
 // every record.
 type callSets struct {
 	attrs         []attribute.KeyValue // of base, for the rarer flag sets
+	set           attribute.Set        // base, for a ChunkGaps
 	base          []metric.RecordOption
 	baseAdd       []metric.AddOption
 	input, output []metric.RecordOption    // token usage by gen_ai.token.type
@@ -245,7 +246,7 @@ func newCallSets(k setKey, draft bool) *callSets {
 	}
 	est := attrUsageEstimated.Bool(k.estimated)
 	b := with()
-	s := &callSets{attrs: base, base: []metric.RecordOption{b}, baseAdd: []metric.AddOption{b}}
+	s := &callSets{attrs: base, set: attribute.NewSet(base...), base: []metric.RecordOption{b}, baseAdd: []metric.AddOption{b}}
 	if draft {
 		s.input = []metric.RecordOption{with(est)}
 		s.output = s.input
@@ -375,9 +376,13 @@ func (in *instrumentation) emit(o *observer) {
 			// One point per chunk. Leave the span out of the context so
 			// that these points do not each go through the exemplar
 			// reservoir.
-			chunkCtx := context.Background()
-			for i := 1; i < len(c.ChunkTimes); i++ {
-				m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set...)
+			if g := in.cfg.chunkGaps; g != nil {
+				g.record(sets.set, c.ChunkTimes)
+			} else {
+				chunkCtx := context.Background()
+				for i := 1; i < len(c.ChunkTimes); i++ {
+					m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set...)
+				}
 			}
 		}
 		if o.haveToken && c.Stream {
