@@ -117,7 +117,7 @@ func sdkProviders() (*sdktrace.TracerProvider, *sdkmetric.MeterProvider) {
 
 func main() {
 	mode := flag.String("mode", "stream", "stream or nonstream")
-	variant := flag.String("variant", "plain", "plain, hook (no-op providers and a WithOnCall hook), sdk (real SDK, always sampled), floor (nonstream: the SDK alone emitting the same telemetry)")
+	variant := flag.String("variant", "plain", "plain, hook (no-op providers and a WithOnCall hook), sdk (real SDK, always sampled), sdk-gaps (sdk with a ChunkGaps producer), floor (nonstream: the SDK alone emitting the same telemetry)")
 	calls := flag.Int("calls", 1, "calls to make")
 	chunks := flag.Int("chunks", 1000, "content chunks per stream")
 	flag.Parse()
@@ -146,6 +146,13 @@ func main() {
 	case "sdk":
 		tp, mp := sdkProviders()
 		opts = append(opts, infermetrics.Instrument(infermetrics.WithTracerProvider(tp), infermetrics.WithMeterProvider(mp)))
+	case "sdk-gaps":
+		// As sdk, with time_per_output_chunk aggregated by a ChunkGaps
+		// registered with the reader.
+		gaps := infermetrics.NewChunkGaps(nil)
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(discard{}))
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader(sdkmetric.WithProducer(gaps))))
+		opts = append(opts, infermetrics.Instrument(infermetrics.WithTracerProvider(tp), infermetrics.WithMeterProvider(mp), infermetrics.WithChunkGaps(gaps)))
 	default:
 		fmt.Fprintf(os.Stderr, "unknown variant %q\n", *variant)
 		os.Exit(2)
