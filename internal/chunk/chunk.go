@@ -473,6 +473,11 @@ func (p *parser) topKey(i int) (int, int, bool) {
 					return kChoices, v, true
 				}
 			}
+			if len(b)-i > 10 && string(b[i:i+10]) == `"created":` {
+				if v, ok := p.value(i + 10); ok {
+					return kOther, v, true
+				}
+			}
 		case 'u':
 			if len(b)-i > 8 && string(b[i:i+8]) == `"usage":` {
 				if v, ok := p.value(i + 8); ok {
@@ -482,6 +487,34 @@ func (p *parser) topKey(i int) (int, int, bool) {
 		case 'o':
 			if len(b)-i > 14 && string(b[i:i+14]) == `"obfuscation":` {
 				if v, ok := p.value(i + 14); ok {
+					return kOther, v, true
+				}
+			}
+			if len(b)-i > 9 && string(b[i:i+9]) == `"object":` {
+				if v, ok := p.value(i + 9); ok {
+					return kObject, v, true
+				}
+			}
+		case 'i':
+			if len(b)-i > 5 && string(b[i:i+5]) == `"id":` {
+				if v, ok := p.value(i + 5); ok {
+					return kID, v, true
+				}
+			}
+		case 'm':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"model":` {
+				if v, ok := p.value(i + 8); ok {
+					return kModel, v, true
+				}
+			}
+		case 's':
+			if len(b)-i > 21 && string(b[i:i+21]) == `"system_fingerprint":` {
+				if v, ok := p.value(i + 21); ok {
+					return kOther, v, true
+				}
+			}
+			if len(b)-i > 15 && string(b[i:i+15]) == `"service_tier":` {
+				if v, ok := p.value(i + 15); ok {
 					return kOther, v, true
 				}
 			}
@@ -573,6 +606,11 @@ func (p *parser) deltaKey(i int) (int, int, bool) {
 			if len(b)-i > 7 && string(b[i:i+7]) == `"role":` {
 				if v, ok := p.value(i + 7); ok {
 					return kOther, v, true
+				}
+			}
+			if len(b)-i > 10 && string(b[i:i+10]) == `"refusal":` {
+				if v, ok := p.value(i + 10); ok {
+					return kRefusal, v, true
 				}
 			}
 		}

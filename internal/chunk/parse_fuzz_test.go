@@ -224,3 +224,15 @@ func FuzzParseSequence(f *testing.F) {
 		checkSeq(t, seq)
 	})
 }
+
+func FuzzAppendUnescapedMatchesReference(f *testing.F) {
+	for _, s := range []string{`plain`, `a\nb\t\"c\"\\`, `\u00e9\u4e2d`, `\ud83d\ude00`, `\ud83d`, `\ude00x`, `\uZZZZ`, `end\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, want := AppendUnescaped([]byte("x"), raw), referenceAppendUnescaped([]byte("x"), raw)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("AppendUnescaped(%q) = %q, want %q", raw, got, want)
+		}
+	})
+}
