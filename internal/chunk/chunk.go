@@ -52,7 +52,9 @@ func (u *Usage) reset() {
 }
 
 // Facts is what one object says. The zero value is ready for [Parse], which
-// resets it.
+// resets it. Parse also keeps in it the start of the object it read, to
+// skip the same bytes in the next one (see [Facts.Reset]); it is kept by
+// value, so a copy of a Facts is independent of the original.
 type Facts struct {
 	// Malformed is set when the object is not well-formed JSON (as far as
 	// the reader looked) or not an object.
@@ -93,12 +95,14 @@ type Facts struct {
 // service_tier and system_fingerprint take about 190 bytes.
 const maxPrefix = 384
 
-// prefix is the start of an object up to and including the comma before its
-// first member that is not "id", "model", "object" or a key Parse ignores
-// (the members before "choices" in a streamed chunk, which a stream repeats
-// in every chunk), and the facts those members gave. An object that starts
-// with the same bytes has the same facts after them, so Parse takes those
-// facts and starts reading after the comma.
+// prefix is the start of an object up to the key "choices", when all the
+// members before it (at least one) are "id", "model", "object" or keys
+// Parse ignores (a streamed chunk's id, object, created, model,
+// service_tier, system_fingerprint, which a stream repeats in every chunk),
+// and the facts those members gave. It ends with the comma before "choices"
+// and any white space after it. An object that starts with the same bytes
+// has the same facts after them, so Parse takes those facts and reads on
+// from there as after any comma between members.
 type prefix struct {
 	n          int    // length of b in use; 0 when none is kept
 	id, model  [2]int // ID and Model as offsets in b; [0] is -1 when nil
@@ -146,8 +150,8 @@ func Parse(b []byte, f *Facts) {
 	p := parser{b: b, f: f, id: -1, model: -1}
 	var i, st int
 	if r := &f.prev; r.n > 0 && len(b) >= r.n && string(b[:r.n]) == string(r.b[:r.n]) {
-		// The same members as last time, up to and including a comma:
-		// what follows must be another member.
+		// The same members as last time, up to just after a comma (and
+		// white space): what follows must be another member.
 		if r.id[0] >= 0 {
 			f.ID = b[r.id[0]:r.id[1]]
 		}
