@@ -100,6 +100,7 @@ func newInstrumentation(opts []Option) *instrumentation {
 	in.tracer = c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(SchemaURL))
 	in.inst = newInstruments(c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version), metric.WithSchemaURL(SchemaURL)), c.draft, c.maxModels)
 	in.inst.estimates = c.estimates
+	in.inst.chunkGaps = c.chunkGaps
 	in.prices = newPriceBook(c.prices, c.catalogs, c.noBuiltin)
 	return in
 }

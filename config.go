@@ -31,7 +31,8 @@ type config struct {
 	maxChunkTimes int
 	captureLimit  int // 0: content is not captured
 	draft         bool
-	estimates     bool // offline estimates reach the conventions' usage signals
+	estimates     bool       // offline estimates reach the conventions' usage signals
+	chunkGaps     *ChunkGaps // time_per_output_chunk aggregated here, not recorded per chunk
 	maxModels     int
 	errs          []error // programmer errors, reported by newConfig
 }

@@ -82,7 +82,8 @@ type instruments struct {
 	cost                      metric.Float64Counter
 	calls, flags              metric.Int64Counter
 	draft                     bool
-	estimates                 bool // offline estimates go to the usage metric
+	estimates                 bool       // offline estimates go to the usage metric
+	chunkGaps                 *ChunkGaps // if set, time_per_output_chunk is aggregated there
 	models                    modelGuard
 	sets                      setCache
 }
@@ -106,7 +107,7 @@ func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
 	}
 	in.duration = h(MetricOperationDuration, unitSeconds, "GenAI operation duration.", durationBuckets)
 	in.ttfc = h(MetricTimeToFirstChunk, unitSeconds, "Time to receive the first chunk, measured from when the client issues the generation request to when the first chunk is received in the response stream.", durationBuckets)
-	in.tpoc = h(MetricTimePerOutputChunk, unitSeconds, "Time per output chunk, recorded for each chunk received after the first one, measured as the time elapsed from the end of the previous chunk to the end of the current chunk.", chunkBuckets)
+	in.tpoc = h(MetricTimePerOutputChunk, unitSeconds, descTimePerOutputChunk, chunkBuckets)
 	if draft {
 		in.draftIn = ih(MetricDraftInputTokens, unitTokens, "The number of input (prompt) tokens used per inference operation.", tokenBuckets)
 		in.draftOut = ih(MetricDraftOutputTokens, unitTokens, "The number of output (completion) tokens used per inference operation.", tokenBuckets)
@@ -193,6 +194,7 @@ type setKey struct {
 // every record.
 type callSets struct {
 	attrs         []attribute.KeyValue // of base, for the rarer flag sets
+	set           attribute.Set        // base, for a ChunkGaps
 	base          []metric.RecordOption
 	baseAdd       []metric.AddOption
 	input, output []metric.RecordOption    // token usage by gen_ai.token.type
@@ -250,7 +252,7 @@ func newCallSets(k setKey, draft bool) *callSets {
 	}
 	est := attrUsageEstimated.Bool(k.estimated)
 	b := with()
-	s := &callSets{attrs: base, base: []metric.RecordOption{b}, baseAdd: []metric.AddOption{b}}
+	s := &callSets{attrs: base, set: attribute.NewSet(base...), base: []metric.RecordOption{b}, baseAdd: []metric.AddOption{b}}
 	if draft {
 		s.input = []metric.RecordOption{with(est)}
 		s.output = s.input
@@ -305,11 +307,16 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 	// its span records it: the error.type attribute tells them apart.
 	if c.Stream && c.Chunks > 0 {
 		m.ttfc.Record(ctx, secs(c.TimeToFirstChunk), set...)
-		// One point per chunk. Leave the span out of the context so that
-		// these points do not each go through the exemplar reservoir.
-		chunkCtx := context.Background()
-		for i := 1; i < len(c.ChunkTimes); i++ {
-			m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set...)
+		if g := m.chunkGaps; g != nil {
+			g.record(sets.set, c.ChunkTimes) // one locked pass, no SDK call per chunk
+		} else {
+			// One point per chunk. Leave the span out of the context so
+			// that these points do not each go through the exemplar
+			// reservoir.
+			chunkCtx := context.Background()
+			for i := 1; i < len(c.ChunkTimes); i++ {
+				m.tpoc.Record(chunkCtx, secs(c.ChunkTimes[i]-c.ChunkTimes[i-1]), set...)
+			}
 		}
 	}
 	if c.TokenChunks > 0 {

@@ -93,6 +93,7 @@ func (s *scratch) put() {
 	if s.framer.Footprint() > maxPooledBuffer {
 		s.framer = sse.New(maxEventBytes)
 	}
+	s.facts.Reset() // no prefix of this stream's chunks carries over to the next
 	s.raw = trim(s.raw)
 	s.sum.reset()
 	s.strip.reset()

@@ -52,7 +52,9 @@ func (u *Usage) reset() {
 }
 
 // Facts is what one object says. The zero value is ready for [Parse], which
-// resets it.
+// resets it. Parse also keeps in it the start of the object it read, to
+// skip the same bytes in the next one (see [Facts.Reset]); it is kept by
+// value, so a copy of a Facts is independent of the original.
 type Facts struct {
 	// Malformed is set when the object is not well-formed JSON (as far as
 	// the reader looked) or not an object.
@@ -82,21 +84,96 @@ type Facts struct {
 	ObjectDone   bool // "object" is "chat.completion.done" (Perplexity)
 	Spans        [MaxSpans]Span
 	NSpans       int
+
+	// prev is the start of the previous object Parse read into f, kept to
+	// skip the same bytes in the next one.
+	prev prefix
+}
+
+// maxPrefix is the longest start of an object Parse keeps to compare the
+// next object with. An OpenAI chunk's id, object, created, model,
+// service_tier and system_fingerprint take about 190 bytes.
+const maxPrefix = 384
+
+// prefix is the start of an object up to the key "choices", when all the
+// members before it (at least one) are "id", "model", "object" or keys
+// Parse ignores (a streamed chunk's id, object, created, model,
+// service_tier, system_fingerprint, which a stream repeats in every chunk),
+// and the facts those members gave. It ends with the comma before "choices"
+// and any white space after it. An object that starts with the same bytes
+// has the same facts after them, so Parse takes those facts and reads on
+// from there as after any comma between members.
+type prefix struct {
+	n          int    // length of b in use; 0 when none is kept
+	id, model  [2]int // ID and Model as offsets in b; [0] is -1 when nil
+	objectDone bool
+	b          [maxPrefix]byte
+}
+
+// Reset forgets what f remembers of the objects read into it. Parse gives
+// the same facts with or without it (it reuses what it remembers only for
+// an object that starts with the same bytes); Reset is for a Facts reused
+// for another stream, so that it holds nothing of the earlier one.
+func (f *Facts) Reset() {
+	*f = Facts{}
+}
+
+// clear sets every exported field as Parse starts, keeping prev.
+func (f *Facts) clear() {
+	n := f.NSpans
+	f.Malformed = false
+	f.ID, f.Model = nil, nil
+	f.Choices, f.ChoicesArray = 0, false
+	f.HasReasoning, f.HasAnswer, f.HasRefusal, f.HasToolCall, f.HasContent = false, false, false, false, false
+	f.NonBlank, f.ReasonString = false, false
+	f.FinishReason, f.FinishIndex, f.FinishCount = nil, -1, 0
+	f.Filtered, f.Error, f.ErrorRaw = false, false, nil
+	f.UsagePresent, f.XGroqPresent = false, false
+	f.Usage.reset()
+	f.XGroqUsage.reset()
+	f.ObjectDone = false
+	for i := range min(n, MaxSpans) {
+		f.Spans[i] = Span{}
+	}
+	f.NSpans = 0
 }
 
 // Parse reads one JSON object from b into f. It never panics and never
 // allocates; f's byte slices alias b.
+//
+// Parse remembers the start of the object in f (see [Facts.Reset]): the
+// chunks of a stream repeat their first members, and an object that starts
+// with the same bytes as the previous one is read from where they end. The
+// facts are the same as without it.
 func Parse(b []byte, f *Facts) {
-	*f = Facts{FinishIndex: -1}
-	f.Usage.reset()
-	f.XGroqUsage.reset()
-	p := parser{b: b, f: f}
-	i := p.ws(0)
-	if i >= len(b) || b[i] != '{' {
-		f.Malformed = true
-		return
+	f.clear()
+	p := parser{b: b, f: f, id: -1, model: -1}
+	var i, st int
+	if r := &f.prev; r.n > 0 && len(b) >= r.n && string(b[:r.n]) == string(r.b[:r.n]) {
+		// The same members as last time, up to just after a comma (and
+		// white space): what follows must be another member.
+		if r.id[0] >= 0 {
+			f.ID = b[r.id[0]:r.id[1]]
+		}
+		if r.model[0] >= 0 {
+			f.Model = b[r.model[0]:r.model[1]]
+		}
+		f.ObjectDone = r.objectDone
+		p.reused = true
+		i, st = p.ws(r.n), more
+		if i >= len(b) {
+			f.Malformed = true
+			return
+		}
+	} else {
+		i = p.ws(0)
+		if i >= len(b) || b[i] != '{' {
+			f.Malformed = true
+			return
+		}
+		i, st = p.open(i, '}')
 	}
-	i, ok := p.top(i)
+	i, ok := p.top(i, st)
 	if !ok {
 		f.Malformed = true
 		return
@@ -106,9 +183,32 @@ func Parse(b []byte, f *Facts) {
 	}
 }
 
+// keep remembers b[:n], the members read so far, and their facts.
+func (p *parser) keep(n int) {
+	r := &p.f.prev
+	if n > maxPrefix {
+		r.n = 0
+		return
+	}
+	r.n = copy(r.b[:], p.b[:n])
+	f := p.f
+	r.id = [2]int{-1, -1}
+	if f.ID != nil {
+		r.id = [2]int{p.id, p.id + len(f.ID)}
+	}
+	r.model = [2]int{-1, -1}
+	if f.Model != nil {
+		r.model = [2]int{p.model, p.model + len(f.Model)}
+	}
+	r.objectDone = f.ObjectDone
+}
+
 type parser struct {
 	b []byte
 	f *Facts
+
+	id, model int  // offsets of f.ID and f.Model in b
+	reused    bool // the object's start came from f.prev
 }
 
 // Iteration states for objects and arrays.
@@ -119,15 +219,28 @@ const (
 )
 
 func (p *parser) ws(i int) int {
-	for i < len(p.b) {
-		switch p.b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
+	b := p.b
+	for i < len(b) {
+		if c := b[i]; c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return i
 		}
+		i++
 	}
 	return i
+}
+
+// value returns the index of the value after a key and its colon that
+// end at j, as [parser.key] does, and whether there is one. The key
+// functions match the keys a chunk usually carries as they are usually
+// written (`"index":`, compared whole) and leave any other, and any
+// written otherwise, to [parser.key].
+func (p *parser) value(j int) (int, bool) {
+	b := p.b
+	if b[j] > ' ' {
+		return j, true
+	}
+	j = p.ws(j)
+	return j, j < len(b)
 }
 
 // open enters an object or array at b[i] and returns the index of its first
@@ -152,12 +265,19 @@ func (p *parser) key(i int) ([]byte, int, bool) {
 	if !ok {
 		return nil, j, false
 	}
-	j = p.ws(j)
-	if j >= len(p.b) || p.b[j] != ':' {
-		return nil, j, false
+	b := p.b
+	if j >= len(b) || b[j] != ':' {
+		j = p.ws(j)
+		if j >= len(b) || b[j] != ':' {
+			return nil, j, false
+		}
 	}
-	j = p.ws(j + 1)
-	if j >= len(p.b) {
+	j++
+	if j < len(b) && b[j] > ' ' {
+		return k, j, true
+	}
+	j = p.ws(j)
+	if j >= len(b) {
 		return nil, j, false
 	}
 	return k, j, true
@@ -165,6 +285,10 @@ func (p *parser) key(i int) ([]byte, int, bool) {
 
 // next moves past the separator after a member that ended at j.
 func (p *parser) next(j int, closer byte) (int, int) {
+	b := p.b
+	if j+1 < len(b) && b[j] == ',' && b[j+1] > ' ' {
+		return j + 1, more
+	}
 	j = p.ws(j)
 	if j >= len(p.b) {
 		return j, bad
@@ -185,8 +309,24 @@ func (p *parser) next(j int, closer byte) (int, int) {
 // str reads a string starting at b[i] == '"' and returns its escaped
 // contents and the index after the closing quote.
 func (p *parser) str(i int) ([]byte, int, bool) {
+	b := p.b
 	start := i + 1
 	j := start
+	// Most strings in a chunk are short: look at their bytes one by one,
+	// which costs less than setting up IndexByte, stepping over escapes.
+	for lim := min(len(b), start+24); j < lim; {
+		switch b[j] {
+		case '"':
+			return b[start:j], j + 1, true
+		case '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+	// Longer strings: search for quotes and count the backslashes before
+	// each. j is not inside an escape, so counting back from a quote may
+	// cross it.
 	for {
 		if j > len(p.b) {
 			return nil, len(p.b), false
@@ -258,6 +398,10 @@ func (p *parser) skipDepth(i, depth int) (int, bool) {
 		return i, st == end
 	default:
 		// Number, true, false or null: run to the next delimiter.
+		b := p.b
+		if b[i] == 'n' && len(b)-i >= 4 && string(b[i:i+4]) == "null" && (len(b)-i == 4 || delim(b[i+4])) {
+			return i + 4, true
+		}
 		j := i
 		for j < len(p.b) {
 			switch p.b[j] {
@@ -268,6 +412,15 @@ func (p *parser) skipDepth(i, depth int) (int, bool) {
 		}
 		return j, j > i && validScalar(p.b[i:j])
 	}
+}
+
+// delim reports whether c ends a number, true, false or null.
+func delim(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }
 
 func validScalar(s []byte) bool {
@@ -289,34 +442,242 @@ func (p *parser) strField(i int) ([]byte, int, bool) {
 	return nil, j, ok
 }
 
-// top reads the top-level object at b[i] == '{'.
-func (p *parser) top(i int) (int, bool) {
+// Keys the reader acts on, by the object they are in; kOther is any other.
+const (
+	kOther = iota
+	kID
+	kModel
+	kObject
+	kChoices
+	kUsage
+	kXGroq
+	kError
+	kFilter // prompt_filter_results or content_filter_results
+	kIndex
+	kDelta // delta or message
+	kFinish
+	kContent
+	kReasoning // reasoning_content, reasoning or thinking
+	kDetails
+	kRefusal
+	kToolCalls
+	kFunctionCall
+)
+
+// topKey reads the key of a top-level member at b[i] and returns what it
+// is and the index of its value. The keys a streamed chunk carries after
+// its repeated start are matched as they are usually written, before
+// [parser.key] reads any other.
+func (p *parser) topKey(i int) (int, int, bool) {
+	if b := p.b; i+1 < len(b) {
+		switch b[i+1] {
+		case 'c':
+			if len(b)-i > 10 && string(b[i:i+10]) == `"choices":` {
+				if v, ok := p.value(i + 10); ok {
+					return kChoices, v, true
+				}
+			}
+			if len(b)-i > 10 && string(b[i:i+10]) == `"created":` {
+				if v, ok := p.value(i + 10); ok {
+					return kOther, v, true
+				}
+			}
+		case 'u':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"usage":` {
+				if v, ok := p.value(i + 8); ok {
+					return kUsage, v, true
+				}
+			}
+		case 'o':
+			if len(b)-i > 14 && string(b[i:i+14]) == `"obfuscation":` {
+				if v, ok := p.value(i + 14); ok {
+					return kOther, v, true
+				}
+			}
+			if len(b)-i > 9 && string(b[i:i+9]) == `"object":` {
+				if v, ok := p.value(i + 9); ok {
+					return kObject, v, true
+				}
+			}
+		case 'i':
+			if len(b)-i > 5 && string(b[i:i+5]) == `"id":` {
+				if v, ok := p.value(i + 5); ok {
+					return kID, v, true
+				}
+			}
+		case 'm':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"model":` {
+				if v, ok := p.value(i + 8); ok {
+					return kModel, v, true
+				}
+			}
+		case 's':
+			if len(b)-i > 21 && string(b[i:i+21]) == `"system_fingerprint":` {
+				if v, ok := p.value(i + 21); ok {
+					return kOther, v, true
+				}
+			}
+			if len(b)-i > 15 && string(b[i:i+15]) == `"service_tier":` {
+				if v, ok := p.value(i + 15); ok {
+					return kOther, v, true
+				}
+			}
+		}
+	}
+	k, v, ok := p.key(i)
+	if !ok {
+		return kOther, v, false
+	}
+	switch string(k) {
+	case "id":
+		return kID, v, true
+	case "model":
+		return kModel, v, true
+	case "object":
+		return kObject, v, true
+	case "choices":
+		return kChoices, v, true
+	case "usage":
+		return kUsage, v, true
+	case "x_groq":
+		return kXGroq, v, true
+	case "error":
+		return kError, v, true
+	case "prompt_filter_results", "content_filter_results":
+		return kFilter, v, true
+	}
+	return kOther, v, true
+}
+
+// choiceKey is topKey for the members of a choice.
+func (p *parser) choiceKey(i int) (int, int, bool) {
+	if b := p.b; i+1 < len(b) {
+		switch b[i+1] {
+		case 'i':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"index":` {
+				if v, ok := p.value(i + 8); ok {
+					return kIndex, v, true
+				}
+			}
+		case 'd':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"delta":` {
+				if v, ok := p.value(i + 8); ok {
+					return kDelta, v, true
+				}
+			}
+		case 'l':
+			if len(b)-i > 11 && string(b[i:i+11]) == `"logprobs":` {
+				if v, ok := p.value(i + 11); ok {
+					return kOther, v, true
+				}
+			}
+		case 'f':
+			if len(b)-i > 16 && string(b[i:i+16]) == `"finish_reason":` {
+				if v, ok := p.value(i + 16); ok {
+					return kFinish, v, true
+				}
+			}
+		}
+	}
+	k, v, ok := p.key(i)
+	if !ok {
+		return kOther, v, false
+	}
+	switch string(k) {
+	case "index":
+		return kIndex, v, true
+	case "delta", "message":
+		return kDelta, v, true
+	case "finish_reason":
+		return kFinish, v, true
+	case "content_filter_results":
+		return kFilter, v, true
+	}
+	return kOther, v, true
+}
+
+// deltaKey is topKey for the members of a delta or message.
+func (p *parser) deltaKey(i int) (int, int, bool) {
+	if b := p.b; i+1 < len(b) {
+		switch b[i+1] {
+		case 'c':
+			if len(b)-i > 10 && string(b[i:i+10]) == `"content":` {
+				if v, ok := p.value(i + 10); ok {
+					return kContent, v, true
+				}
+			}
+		case 'r':
+			if len(b)-i > 7 && string(b[i:i+7]) == `"role":` {
+				if v, ok := p.value(i + 7); ok {
+					return kOther, v, true
+				}
+			}
+			if len(b)-i > 10 && string(b[i:i+10]) == `"refusal":` {
+				if v, ok := p.value(i + 10); ok {
+					return kRefusal, v, true
+				}
+			}
+		}
+	}
+	k, v, ok := p.key(i)
+	if !ok {
+		return kOther, v, false
+	}
+	switch string(k) {
+	case "content":
+		return kContent, v, true
+	case "reasoning_content", "reasoning", "thinking":
+		return kReasoning, v, true
+	case "reasoning_details":
+		return kDetails, v, true
+	case "refusal":
+		return kRefusal, v, true
+	case "tool_calls":
+		return kToolCalls, v, true
+	case "function_call":
+		return kFunctionCall, v, true
+	}
+	return kOther, v, true
+}
+
+// top reads the members of the top-level object from b[i], in state st.
+func (p *parser) top(i, st int) (int, bool) {
 	f := p.f
-	i, st := p.open(i, '}')
+	// members counts the members before i that a prefix may hold; -1 once
+	// one that may not was read.
+	members := 0
+	if p.reused {
+		members = -1
+	}
 	for st == more {
-		k, v, ok := p.key(i)
+		c, v, ok := p.topKey(i)
 		if !ok {
 			return v, false
 		}
 		var j int
-		switch string(k) {
-		case "id":
+		plain := true // the member sets nothing but ID, Model or ObjectDone
+		switch c {
+		case kID:
 			var s []byte
 			s, j, ok = p.strField(v)
-			if f.ID == nil {
-				f.ID = s
+			if f.ID == nil && s != nil {
+				f.ID, p.id = s, v+1
 			}
-		case "model":
+		case kModel:
 			var s []byte
 			s, j, ok = p.strField(v)
 			if s != nil {
-				f.Model = s
+				f.Model, p.model = s, v+1
 			}
-		case "object":
+		case kObject:
 			var s []byte
 			s, j, ok = p.strField(v)
 			f.ObjectDone = string(s) == "chat.completion.done"
-		case "choices":
+		case kChoices:
+			plain = false
+			if members > 0 {
+				p.keep(i)
+			}
 			// With duplicate keys the last one counts, as encoding/json
 			// decodes it.
 			f.Choices = 0
@@ -326,7 +687,8 @@ func (p *parser) top(i int) (int, bool) {
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "usage":
+		case kUsage:
+			plain = false
 			f.Usage.reset()
 			f.UsagePresent = p.b[v] == '{'
 			if f.UsagePresent {
@@ -334,23 +696,33 @@ func (p *parser) top(i int) (int, bool) {
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "x_groq":
+		case kXGroq:
+			plain = false
 			if p.b[v] == '{' {
 				j, ok = p.xgroq(v)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "error":
+		case kError:
+			plain = false
 			f.Error = true
 			j, ok = p.skip(v)
 			f.ErrorRaw = p.b[v:j]
-		case "prompt_filter_results", "content_filter_results":
+		case kFilter:
+			plain = false
 			j, ok = p.skipFilter(v)
 		default:
 			j, ok = p.skip(v)
 		}
 		if !ok {
 			return j, false
+		}
+		if plain {
+			if members >= 0 {
+				members++
+			}
+		} else {
+			members = -1
 		}
 		i, st = p.next(j, '}')
 	}
@@ -428,31 +800,31 @@ func (p *parser) choice(i int) (int, bool) {
 	var finish []byte
 	i, st := p.open(i, '}')
 	for st == more {
-		k, v, ok := p.key(i)
+		c, v, ok := p.choiceKey(i)
 		if !ok {
 			return v, false
 		}
 		var j int
-		switch string(k) {
-		case "index":
+		switch c {
+		case kIndex:
 			var n int64
 			n, j, ok = p.int(v)
 			if ok && n >= 0 {
 				index = n
 			}
-		case "delta", "message":
+		case kDelta:
 			if p.b[v] == '{' {
 				j, ok = p.delta(v)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "finish_reason":
+		case kFinish:
 			var s []byte
 			s, j, ok = p.strField(v)
 			if len(s) > 0 {
 				finish = s
 			}
-		case "content_filter_results":
+		case kFilter:
 			j, ok = p.skipFilter(v)
 		default:
 			j, ok = p.skip(v)
@@ -524,13 +896,13 @@ func blank(raw []byte) bool {
 func (p *parser) delta(i int) (int, bool) {
 	i, st := p.open(i, '}')
 	for st == more {
-		k, v, ok := p.key(i)
+		c, v, ok := p.deltaKey(i)
 		if !ok {
 			return v, false
 		}
 		var j int
-		switch string(k) {
-		case "content":
+		switch c {
+		case kContent:
 			switch p.b[v] {
 			case '"':
 				var s []byte
@@ -541,27 +913,27 @@ func (p *parser) delta(i int) (int, bool) {
 			default:
 				j, ok = p.skip(v)
 			}
-		case "reasoning_content", "reasoning", "thinking":
+		case kReasoning:
 			var s []byte
 			s, j, ok = p.strField(v)
 			p.addSpan(Reasoning, s)
-		case "reasoning_details":
+		case kDetails:
 			if p.b[v] == '[' {
 				j, ok = p.details(v)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "refusal":
+		case kRefusal:
 			var s []byte
 			s, j, ok = p.strField(v)
 			p.addSpan(Refusal, s)
-		case "tool_calls":
+		case kToolCalls:
 			if p.b[v] == '[' {
 				j, ok = p.toolCalls(v)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "function_call":
+		case kFunctionCall:
 			if p.b[v] == '{' {
 				j, ok = p.function(v)
 			} else {
@@ -877,12 +1249,23 @@ func (p *parser) intInto(i int, dst *int64) (int, bool) {
 // int reads a JSON number as an integer (a fraction is truncated; null or a
 // non-number is skipped and reported as not ok only when malformed).
 func (p *parser) int(i int) (int64, int, bool) {
+	// Most are a few digits: read them and check what ends them.
+	b := p.b
+	var v int64
+	j := i
+	for j < len(b) && j-i < 18 && b[j] >= '0' && b[j] <= '9' {
+		v = v*10 + int64(b[j]-'0')
+		j++
+	}
+	if j > i && (j == len(b) || delim(b[j])) {
+		return v, j, true
+	}
 	j, ok := p.skip(i)
 	if !ok {
 		return 0, j, false
 	}
 	s := p.b[i:j]
-	var v int64
+	v = 0
 	neg := false
 	n := 0
 	for n < len(s) {

@@ -1,6 +1,9 @@
 package chunk
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // AppendUnescaped appends the text of escaped JSON string contents raw to dst
 // and returns the extended buffer. Invalid escapes are copied as they stand;
@@ -10,12 +13,12 @@ func AppendUnescaped(dst, raw []byte) []byte {
 		c := raw[i]
 		if c != '\\' {
 			// Copy the run up to the next backslash in one go.
-			j := i + 1
-			for j < len(raw) && raw[j] != '\\' {
-				j++
+			j := bytes.IndexByte(raw[i:], '\\')
+			if j < 0 {
+				return append(dst, raw[i:]...)
 			}
-			dst = append(dst, raw[i:j]...)
-			i = j
+			dst = append(dst, raw[i:i+j]...)
+			i += j
 			continue
 		}
 		if i+1 >= len(raw) {
