@@ -34,7 +34,7 @@ func main() {
 	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage:
+const usageText = `usage:
   infermetrics bench [-config bench.yaml] [-out DIR] [flags]
   infermetrics report [-out DIR] DIR...
 
@@ -44,7 +44,7 @@ Run "infermetrics bench -h" or "infermetrics report -h" for the flags.
 // cli runs the command with args and returns the exit code.
 func cli(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usageText)
 		return 2
 	}
 	var err error
@@ -56,10 +56,10 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	case "report":
 		err = reportCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "infermetrics: unknown command %q\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "infermetrics: unknown command %q\n%s", args[0], usageText)
 		return 2
 	}
 	switch {
