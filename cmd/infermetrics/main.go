@@ -259,10 +259,11 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) (*Summ
 	}
 	r := &runner{cfg: cfg, runID: id, rec: rec, prog: prog, stop: stop,
 		telemetry: tel.options, transport: o.transport, before: o.before}
-	context.AfterFunc(ctx, func() {
+	quiet := context.AfterFunc(ctx, func() {
 		fmt.Fprintln(stderr, "\ninfermetrics: interrupted: stopping, keeping every attempt measured so far")
 	})
 	r.run(cfg.Targets, loads)
+	quiet()
 	prog.finish()
 	recErr := rec.close()
 	tel.shutdown()

@@ -103,7 +103,7 @@ func TestQuantiles(t *testing.T) {
 	if q.P95CI[1] != nil {
 		t.Errorf("p95_ci[1] = %v, want null", *q.P95CI[1])
 	}
-	// Upper bounds need 0.9^n <= 0.025 (n >= 35) for p90, and n >= 72
+	// Upper bounds need 0.9^n <= 0.025 (n >= 36) for p90, and n >= 72
 	// for p95.
 	if want := []string{"p90", "p95", "p99"}; !equal(q.Indicative, want) {
 		t.Errorf("indicative = %v, want %v", q.Indicative, want)
