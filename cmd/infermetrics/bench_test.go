@@ -504,6 +504,9 @@ func TestBadConfigSendsNothing(t *testing.T) {
 		{"bad timeout", "targets:\n" + good + "scenarios: [{name: c, prompts: [hi]}]\ntimeout: soon\n", "soon"},
 		{"bad window_gap", "targets:\n" + good + "scenarios: [{name: c, prompts: [hi]}]\nwindow_gap: -1m\n", "window_gap"},
 		{"bad max_tokens_field", "targets:\n" + good + "scenarios: [{name: c, prompts: [hi], max_tokens_field: budget}]\n", "max_tokens_field"},
+		{"negative max_requests", "targets:\n" + good + "scenarios: [{name: c, prompts: [hi]}]\nmax_requests: -1\n", "max_requests: -1 is negative"},
+		{"negative timeout", "targets:\n" + good + "scenarios: [{name: c, prompts: [hi]}]\ntimeout: -5s\n", "timeout: -5s is negative"},
+		{"scenario without name", "targets:\n" + good + "scenarios: [{prompts: [hi]}]\n", "scenarios[0].name"},
 		{"empty", "", "empty config"},
 	}
 	for _, tt := range tests {

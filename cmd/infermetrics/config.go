@@ -243,15 +243,10 @@ func (c *Config) check(dir string) error {
 	names := map[string]bool{}
 	for i := range c.Targets {
 		t := &c.Targets[i]
-		f := fmt.Sprintf("targets[%d]", i)
-		if t.Name == "" {
-			return fmt.Errorf("%s.name: missing", f)
+		f, err := entry("targets", "target", i, t.Name, names)
+		if err != nil {
+			return err
 		}
-		f = fmt.Sprintf("targets[%d] (%s)", i, t.Name)
-		if names[t.Name] {
-			return fmt.Errorf("%s.name: %q is used by another target", f, t.Name)
-		}
-		names[t.Name] = true
 		if t.BaseURL == "" {
 			return fmt.Errorf("%s.base_url: missing", f)
 		}
@@ -284,15 +279,10 @@ func (c *Config) check(dir string) error {
 	names = map[string]bool{}
 	for i := range c.Scenarios {
 		s := &c.Scenarios[i]
-		f := fmt.Sprintf("scenarios[%d]", i)
-		if s.Name == "" {
-			return fmt.Errorf("%s.name: missing", f)
+		f, err := entry("scenarios", "scenario", i, s.Name, names)
+		if err != nil {
+			return err
 		}
-		f = fmt.Sprintf("scenarios[%d] (%s)", i, s.Name)
-		if names[s.Name] {
-			return fmt.Errorf("%s.name: %q is used by another scenario", f, s.Name)
-		}
-		names[s.Name] = true
 		switch {
 		case len(s.Prompts) > 0 && s.PromptsFile != "":
 			return fmt.Errorf("%s: set prompts or prompts_file, not both", f)
@@ -361,26 +351,45 @@ func (c *Config) check(dir string) error {
 	if c.WindowGap < 0 {
 		return fmt.Errorf("window_gap: %v is negative", time.Duration(c.WindowGap))
 	}
-	switch {
-	case c.Timeout < 0:
-		return fmt.Errorf("timeout: %v is negative", time.Duration(c.Timeout))
-	case c.Timeout == 0:
-		c.Timeout = Duration(defaultTimeout)
+	if err := orDefault("timeout", &c.Timeout, Duration(defaultTimeout)); err != nil {
+		return err
 	}
-	switch {
-	case c.MaxRequests < 0:
-		return fmt.Errorf("max_requests: %d is negative", c.MaxRequests)
-	case c.MaxRequests == 0:
-		c.MaxRequests = defaultMaxRequests
+	if err := orDefault("max_requests", &c.MaxRequests, defaultMaxRequests); err != nil {
+		return err
 	}
-	switch {
-	case c.MaxDuration < 0:
-		return fmt.Errorf("max_duration: %v is negative", time.Duration(c.MaxDuration))
-	case c.MaxDuration == 0:
-		c.MaxDuration = Duration(defaultMaxDuration)
+	if err := orDefault("max_duration", &c.MaxDuration, Duration(defaultMaxDuration)); err != nil {
+		return err
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
+	}
+	return nil
+}
+
+// entry checks the name of entry i of a list (targets or scenarios): set,
+// and unique in names. It returns how errors name the entry.
+func entry(list, kind string, i int, name string, names map[string]bool) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("%s[%d].name: missing", list, i)
+	}
+	f := fmt.Sprintf("%s[%d] (%s)", list, i, name)
+	if names[name] {
+		return "", fmt.Errorf("%s.name: %q is used by another %s", f, name, kind)
+	}
+	names[name] = true
+	return f, nil
+}
+
+// orDefault sets a zero *v to def, and rejects a negative one.
+func orDefault[T int | Duration](field string, v *T, def T) error {
+	switch {
+	case *v < 0:
+		if d, ok := any(*v).(Duration); ok {
+			return fmt.Errorf("%s: %v is negative", field, time.Duration(d))
+		}
+		return fmt.Errorf("%s: %v is negative", field, *v)
+	case *v == 0:
+		*v = def
 	}
 	return nil
 }
