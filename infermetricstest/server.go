@@ -35,9 +35,11 @@ import (
 // A Server can be used concurrently by multiple goroutines.
 type Server struct {
 	scenarios []Scenario
+	respond   func(Request) Scenario // set by NewServerFunc
 
 	mu       sync.Mutex
 	served   int // number of scenarios handed out
+	chats    int // chat-completions requests being answered
 	requests []RecordedRequest
 	inflight map[*exchange]struct{} // in-memory exchanges being served
 	closed   bool
@@ -68,6 +70,40 @@ func NewServer(scenarios ...Scenario) *Server {
 		sc.Header = sc.Header.Clone()
 		s.scenarios = append(s.scenarios, sc)
 	}
+	return s
+}
+
+// A Request is what a [Server] made with [NewServerFunc] knows of a
+// chat-completions request when it chooses the scenario that answers it.
+type Request struct {
+	// N counts the chat-completions requests before this one.
+	N int
+	// Model, Stream and MaxTokens are the request's "model", "stream" and
+	// "max_completion_tokens" (or, when that is absent, "max_tokens")
+	// fields; MaxTokens is zero when neither is set.
+	Model     string
+	Stream    bool
+	MaxTokens int
+	// InFlight counts the chat-completions requests the server is
+	// answering, this one included.
+	InFlight int
+	// Header and Body are the request's headers and body. They must not
+	// be modified or retained.
+	Header http.Header
+	Body   []byte
+}
+
+// NewServerFunc returns a server that answers each chat-completions request
+// with the scenario f returns for it, such as a [Simulator]'s. Requests
+// that are not valid chat-completions requests are answered as by
+// [NewServer] and do not reach f.
+//
+// f may be called concurrently by multiple goroutines, one per request
+// being answered, and is called before the response starts: the time it
+// takes delays the response.
+func NewServerFunc(f func(Request) Scenario) *Server {
+	s := NewServer()
+	s.respond = f
 	return s
 }
 
@@ -192,9 +228,11 @@ func hangUp(w http.ResponseWriter) {
 
 // chatRequest holds the request fields the server acts on.
 type chatRequest struct {
-	Model         string `json:"model"`
-	Stream        bool   `json:"stream"`
-	StreamOptions struct {
+	Model               string `json:"model"`
+	Stream              bool   `json:"stream"`
+	MaxTokens           int    `json:"max_tokens"`
+	MaxCompletionTokens int    `json:"max_completion_tokens"`
+	StreamOptions       struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 }
@@ -220,11 +258,29 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, method, path 
 	n := s.served
 	if valid {
 		s.served++
+		s.chats++
+		defer func() {
+			s.mu.Lock()
+			s.chats--
+			s.mu.Unlock()
+		}()
 		if len(s.scenarios) > 0 {
 			sc = s.scenarios[min(n, len(s.scenarios)-1)]
 		}
 	}
+	inflight := s.chats
 	s.mu.Unlock()
+	if valid && s.respond != nil {
+		sc = s.respond(Request{
+			N:         n,
+			Model:     req.Model,
+			Stream:    req.Stream,
+			MaxTokens: cmp.Or(req.MaxCompletionTokens, req.MaxTokens),
+			InFlight:  inflight,
+			Header:    header,
+			Body:      body,
+		})
+	}
 
 	switch {
 	case !chat:

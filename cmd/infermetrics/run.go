@@ -1,0 +1,458 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/infermetrics/infermetrics"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// A runner carries out a plan: it schedules requests, and records each
+// attempt's Call to trials.jsonl. It computes no figure: those are made
+// afterwards from trials.jsonl alone.
+type runner struct {
+	cfg   *Config
+	runID string
+	rec   *recorder
+	prog  progress
+
+	// stop is done on Ctrl-C or when max_duration has passed: no request
+	// starts after it, and requests in flight are cancelled (and marked
+	// interrupted).
+	stop context.Context
+	// started counts requests admitted, against max_requests.
+	started atomic.Int64
+	capped  atomic.Bool
+
+	// telemetry holds the options that send spans and metrics to the
+	// user's collector, if any.
+	telemetry []infermetrics.Option
+
+	// For tests: transport, if set, replaces the network for a target;
+	// before runs ahead of each request, before the library sees it (so
+	// its time is harness lag).
+	transport func(Target) http.RoundTripper
+	before    func(*http.Request)
+}
+
+// A targetRun is one target's client side: an HTTP client with a pool
+// sized to the target's largest load, and instrumented openai-go clients
+// ("slots"), one per request in flight. Each slot's WithOnCall hook hands
+// its Call to that slot alone, so a Call is never confused with another
+// request's.
+type targetRun struct {
+	t     Target
+	r     *runner
+	hc    *http.Client
+	reqs  []option.RequestOption // per request: extra fields
+	mu    sync.Mutex
+	free  []*slot
+	calls atomic.Int64 // sequence for prompts
+}
+
+type slot struct {
+	client openai.Client
+	calls  chan *infermetrics.Call
+}
+
+// maxInFlight is the largest number of requests a target's loads keep in
+// flight by design; rate loads, unbounded, count as 64.
+func maxInFlight(loads []Load) int {
+	n := 1
+	for _, l := range loads {
+		n = max(n, l.Concurrency)
+		if l.Kind == "rate" {
+			n = max(n, 64)
+		}
+	}
+	return n
+}
+
+func (r *runner) newTargetRun(t Target, loads []Load) *targetRun {
+	n := maxInFlight(loads)
+	var rt http.RoundTripper
+	if r.transport != nil {
+		rt = r.transport(t)
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = 2 * n
+		tr.MaxIdleConnsPerHost = n
+		tr.MaxConnsPerHost = 0
+		// HTTP/1.1, one connection a stream, so that chunk times can be
+		// the kernel's receive times (on Linux).
+		tr.ForceAttemptHTTP2 = false
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetHTTP1(true)
+		if runtime.GOOS == "linux" {
+			tr.DialContext = infermetrics.ReceiveTimestamps(tr.DialContext)
+		}
+		rt = tr
+	}
+	tr := &targetRun{t: t, r: r, hc: &http.Client{Transport: rt}}
+	keys := make([]string, 0, len(t.Extra))
+	for k := range t.Extra {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		tr.reqs = append(tr.reqs, option.WithJSONSet(k, t.Extra[k]))
+	}
+	return tr
+}
+
+// get returns a free slot, making one if none is free.
+func (tr *targetRun) get() *slot {
+	tr.mu.Lock()
+	if n := len(tr.free); n > 0 {
+		s := tr.free[n-1]
+		tr.free = tr.free[:n-1]
+		tr.mu.Unlock()
+		return s
+	}
+	tr.mu.Unlock()
+	return tr.newSlot()
+}
+
+// newSlot makes an instrumented client whose Calls go to it alone.
+func (tr *targetRun) newSlot() *slot {
+	s := &slot{calls: make(chan *infermetrics.Call, 1)}
+	opts := append([]infermetrics.Option{
+		infermetrics.WithOnCall(func(c *infermetrics.Call) {
+			select {
+			case s.calls <- c.Clone():
+			default: // a second call for one request: retries are off, so never
+			}
+		}),
+	}, tr.r.telemetry...)
+	if tr.t.Provider != "" {
+		opts = append(opts, infermetrics.WithProvider(tr.t.Provider))
+	}
+	if p := tr.t.Price; p != nil {
+		opts = append(opts, infermetrics.WithPrice(tr.t.Model, infermetrics.Price{Input: p.Input, CachedInput: p.CachedInput, Output: p.Output}))
+	}
+	env := tr.t.APIKeyEnv
+	if env == "" {
+		env = "OPENAI_API_KEY"
+	}
+	copts := []option.RequestOption{
+		option.WithBaseURL(tr.t.BaseURL),
+		option.WithAPIKey(os.Getenv(env)),
+		option.WithHTTPClient(tr.hc),
+		option.WithMaxRetries(0),
+	}
+	if fn := tr.r.before; fn != nil {
+		copts = append(copts, option.WithMiddleware(func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+			fn(req)
+			return next(req)
+		}))
+	}
+	s.client = openai.NewClient(append(copts, infermetrics.Instrument(opts...))...)
+	return s
+}
+
+// reserve makes sure n slots exist, so that no request of a cell waits
+// for a client to be built.
+func (tr *targetRun) reserve(n int) {
+	tr.mu.Lock()
+	have := len(tr.free)
+	tr.mu.Unlock()
+	for range n - have {
+		tr.put(tr.newSlot())
+	}
+}
+
+func (tr *targetRun) put(s *slot) {
+	tr.mu.Lock()
+	tr.free = append(tr.free, s)
+	tr.mu.Unlock()
+}
+
+// A cellRun is one cell of the plan in one window.
+type cellRun struct {
+	tr       *targetRun
+	scenario *Scenario
+	load     Load
+	window   int
+	seq      atomic.Int64
+}
+
+// admit reports whether another request may start, counting it.
+func (r *runner) admit() bool {
+	if r.stop.Err() != nil {
+		return false
+	}
+	if r.started.Add(1) > int64(r.cfg.MaxRequests) {
+		r.capped.Store(true)
+		return false
+	}
+	return true
+}
+
+// attempt sends one request of cell c, planned for scheduled, waits for
+// its end and records it. It reports false when the request was not
+// started: the run is stopping or capped.
+func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
+	r := c.tr.r
+	if !r.admit() {
+		return false
+	}
+	s := c.tr.get()
+	defer c.tr.put(s)
+	select {
+	case <-s.calls: // a late Call of an earlier request that gave up on it
+	default:
+	}
+
+	var mu sync.Mutex
+	var wrote time.Time
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
+		now := time.Now()
+		mu.Lock()
+		if wrote.IsZero() {
+			wrote = now
+		}
+		mu.Unlock()
+	}}
+	ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(r.stop, trace), time.Duration(r.cfg.Timeout))
+	sc := c.scenario
+	n := int(c.tr.calls.Add(1) - 1)
+	params := openai.ChatCompletionNewParams{Model: c.tr.t.Model}
+	if sc.Temperature == nil || !sc.Temperature.None {
+		t := 0.0
+		if sc.Temperature != nil {
+			t = sc.Temperature.Value
+		}
+		params.Temperature = openai.Float(t)
+	}
+	opts := append(slices.Clip(c.tr.reqs),
+		option.WithJSONSet("messages", sc.messages[n%len(sc.messages)]),
+		option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens))
+	if *sc.Stream {
+		st := s.client.Chat.Completions.NewStreaming(ctx, params, opts...)
+		for st.Next() {
+		}
+		st.Close()
+	} else {
+		s.client.Chat.Completions.New(ctx, params, opts...)
+	}
+	cancel()
+
+	var call *infermetrics.Call
+	select {
+	case call = <-s.calls:
+	case <-time.After(10 * time.Second):
+		// The library delivers every attempt's Call; a missing one means
+		// the request never reached it (rejected while being built).
+		call = &infermetrics.Call{RequestModel: c.tr.t.Model, Err: errNoCall, ErrorType: "no_call"}
+	}
+	mu.Lock()
+	sent := wrote
+	mu.Unlock()
+	if sent.IsZero() {
+		sent = call.Start
+	}
+	if sent.IsZero() {
+		sent = scheduled
+	}
+	t := Trial{
+		Run:         r.runID,
+		Target:      c.tr.t.Name,
+		Model:       c.tr.t.Model,
+		Scenario:    sc.Name,
+		Load:        c.load.Spec,
+		Window:      c.window,
+		Seq:         seq,
+		Warmup:      warmup,
+		Interrupted: r.stop.Err() != nil && call.Err != nil,
+		Simulated:   r.cfg.Simulated,
+		Scheduled:   scheduled,
+		Sent:        sent,
+		HarnessLag:  max(0, sent.Sub(scheduled).Seconds()),
+		End:         call.Start.Add(call.Duration),
+		Useful:      call.Useful(),
+		Call:        record(call),
+	}
+	if call.Start.IsZero() {
+		t.End = time.Now()
+	}
+	r.rec.add(&t)
+	r.prog.done(c.tr.t.Name, &t)
+	return true
+}
+
+var errNoCall = errors.New("bench: the library reported no call for this request")
+
+// run carries out the plan: windows, targets (one after another, or side
+// by side with parallel_targets), scenarios, loads.
+func (r *runner) run(targets []Target, loads []Load) {
+	trs := make([]*targetRun, len(targets))
+	for i, t := range targets {
+		trs[i] = r.newTargetRun(t, loads)
+	}
+	for w := range r.cfg.Windows {
+		if w > 0 && !sleepCtx(r.stop, time.Duration(r.cfg.WindowGap)) {
+			return
+		}
+		if r.cfg.ParallelTargets {
+			var wg sync.WaitGroup
+			for _, tr := range trs {
+				wg.Go(func() { r.runTarget(tr, loads, w) })
+			}
+			wg.Wait()
+		} else {
+			for _, tr := range trs {
+				r.runTarget(tr, loads, w)
+			}
+		}
+		if r.stopped() {
+			return
+		}
+	}
+}
+
+// stopped reports whether no further request will start.
+func (r *runner) stopped() bool { return r.stop.Err() != nil || r.capped.Load() }
+
+func (r *runner) runTarget(tr *targetRun, loads []Load, window int) {
+	for i := range r.cfg.Scenarios {
+		for _, l := range loads {
+			if r.stopped() {
+				return
+			}
+			c := &cellRun{tr: tr, scenario: &r.cfg.Scenarios[i], load: l, window: window}
+			c.run()
+		}
+	}
+}
+
+// plannedAttempts is how many attempts a cell makes: warmups and trials,
+// a burst cell's trials rounded up to whole bursts, a cold cell's
+// cold_trials and no warmups.
+func plannedAttempts(cfg *Config, l Load) (warmups, trials int) {
+	switch l.Kind {
+	case "cold":
+		return 0, *cfg.ColdTrials
+	case "burst":
+		bursts := (*cfg.Trials + l.N - 1) / l.N
+		return *cfg.Warmups, bursts * l.N
+	}
+	return *cfg.Warmups, *cfg.Trials
+}
+
+// run runs the cell's attempts as its load says.
+func (c *cellRun) run() {
+	cfg := c.tr.r.cfg
+	warmups, trials := plannedAttempts(cfg, c.load)
+	total := warmups + trials
+	if c.load.Kind == "rate" {
+		c.tr.reserve(16)
+	} else {
+		c.tr.reserve(c.load.Concurrency)
+	}
+	switch c.load.Kind {
+	case "sequential", "concurrency":
+		// Closed loop: N workers, each sending its next request as soon as
+		// the last one ends, which is when it is scheduled.
+		var wg sync.WaitGroup
+		for range c.load.N {
+			wg.Go(func() {
+				for {
+					seq := int(c.seq.Add(1) - 1)
+					if seq >= total || !c.attempt(seq, seq < warmups, time.Now()) {
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	case "rate":
+		// Open loop: Poisson arrivals, each request sent at its arrival
+		// time whatever is in flight.
+		h := fnv.New64a()
+		h.Write([]byte(c.tr.t.Name + "\x00" + c.scenario.Name + "\x00" + c.load.Spec))
+		rng := rand.New(rand.NewPCG(cfg.Seed, h.Sum64()+uint64(c.window)))
+		var wg sync.WaitGroup
+		at := time.Now()
+		for seq := range total {
+			if seq > 0 {
+				at = at.Add(time.Duration(rng.ExpFloat64() / c.load.Rate * float64(time.Second)))
+			}
+			if !sleepCtx(c.tr.r.stop, time.Until(at)) || c.tr.r.stopped() {
+				break
+			}
+			at := at
+			wg.Go(func() { c.attempt(seq, seq < warmups, at) })
+		}
+		wg.Wait()
+	case "burst":
+		seq := 0
+		for ; seq < warmups; seq++ {
+			if !c.attempt(seq, true, time.Now()) {
+				return
+			}
+		}
+		for seq < total {
+			// N goroutines wait at a barrier; closing it releases them.
+			release := make(chan struct{})
+			var ready, wg sync.WaitGroup
+			var at time.Time
+			for i := range c.load.N {
+				ready.Add(1)
+				wg.Go(func() {
+					ready.Done()
+					<-release
+					c.attempt(seq+i, false, at)
+				})
+			}
+			ready.Wait()
+			at = time.Now()
+			close(release)
+			wg.Wait()
+			seq += c.load.N
+			if c.tr.r.stopped() {
+				return
+			}
+		}
+	case "cold":
+		// Idle, then one request, repeated.
+		for seq := range total {
+			if !sleepCtx(c.tr.r.stop, c.load.Idle) || !c.attempt(seq, false, time.Now()) {
+				return
+			}
+		}
+	}
+}
+
+// sleepCtx waits d or until ctx is done, and reports whether ctx is live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// newRunID returns a fresh id for a run: its start time and a random
+// suffix.
+func newRunID(now time.Time) string {
+	return fmt.Sprintf("%s-%08x", now.UTC().Format("20060102T150405Z"), rand.Uint32())
+}

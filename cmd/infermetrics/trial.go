@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/infermetrics/infermetrics"
+)
+
+// A Trial is one line of trials.jsonl: one attempt, where it belongs in
+// the plan, when it was scheduled and sent, and the library's Call.
+type Trial struct {
+	Run      string `json:"run"` // the run's id, so merged folders keep runs apart
+	Target   string `json:"target"`
+	Model    string `json:"model"`
+	Scenario string `json:"scenario"`
+	Load     string `json:"load"`
+	Window   int    `json:"window"`
+	// Seq numbers the cell's attempts from 0, warmups first.
+	Seq    int  `json:"seq"`
+	Warmup bool `json:"warmup"`
+	// Interrupted is set for an attempt cut short by Ctrl-C or a cap:
+	// kept, never counted.
+	Interrupted bool `json:"interrupted,omitempty"`
+	Simulated   bool `json:"simulated,omitempty"`
+
+	// Scheduled is when the plan meant the request to go; Sent when it was
+	// written to the connection (or, where the transport does not report
+	// that, when the library saw it leave); HarnessLag the difference,
+	// on the monotonic clock.
+	Scheduled  time.Time `json:"scheduled"`
+	Sent       time.Time `json:"sent"`
+	HarnessLag float64   `json:"harness_lag_s"`
+	// End is when the attempt ended (Call.Start + Call.Duration).
+	End time.Time `json:"end"`
+	// Useful is the Call's Useful(), kept because Err does not survive
+	// JSON.
+	Useful bool `json:"useful"`
+
+	Call CallRecord `json:"call"`
+}
+
+// A CallRecord is every field of an [infermetrics.Call], durations in
+// seconds, the error as its message.
+type CallRecord struct {
+	ResponseID            string    `json:"response_id"`
+	RequestModel          string    `json:"request_model"`
+	ResponseModel         string    `json:"response_model"`
+	Provider              string    `json:"provider"`
+	ServerAddress         string    `json:"server_address"`
+	ServerPort            int       `json:"server_port"`
+	Stream                bool      `json:"stream"`
+	Start                 time.Time `json:"start"`
+	TimeToFirstChunk      float64   `json:"time_to_first_chunk_s"`
+	TimeToFirstToken      float64   `json:"time_to_first_token_s"`
+	TimeToFirstAnswer     float64   `json:"time_to_first_answer_s"`
+	TimeToLastToken       float64   `json:"time_to_last_token_s"`
+	Duration              float64   `json:"duration_s"`
+	MaxChunkGap           float64   `json:"max_chunk_gap_s"`
+	ConsumerTime          float64   `json:"consumer_time_s"`
+	ChunkTimes            []float64 `json:"chunk_times_s"`
+	Chunks                int       `json:"chunks"`
+	InputTokens           int64     `json:"input_tokens"`
+	OutputTokens          int64     `json:"output_tokens"`
+	ReasoningTokens       int64     `json:"reasoning_tokens"`
+	CachedInputTokens     int64     `json:"cached_input_tokens"`
+	CacheWriteInputTokens int64     `json:"cache_write_input_tokens"`
+	UsageReported         bool      `json:"usage_reported"`
+	OutputTokensPerSecond float64   `json:"output_tokens_per_s"`
+	FinishReason          string    `json:"finish_reason"`
+	FinishReasons         []string  `json:"finish_reasons"`
+	Flags                 []string  `json:"flags"`
+	Cost                  CostJSON  `json:"cost"`
+	PriceKnown            bool      `json:"price_known"`
+	ProviderCost          float64   `json:"provider_cost"`
+	ProviderCostReported  bool      `json:"provider_cost_reported"`
+	Error                 string    `json:"error,omitempty"`
+	ErrorType             string    `json:"error_type,omitempty"`
+	StatusCode            int       `json:"status_code"`
+	Attempt               int       `json:"attempt"`
+	Answer                string    `json:"answer,omitempty"`
+	Reasoning             string    `json:"reasoning,omitempty"`
+}
+
+// CostJSON is an [infermetrics.Cost] in US dollars.
+type CostJSON struct {
+	Input       float64 `json:"input"`
+	CachedInput float64 `json:"cached_input"`
+	Output      float64 `json:"output"`
+	Total       float64 `json:"total"`
+}
+
+// record converts c.
+func record(c *infermetrics.Call) CallRecord {
+	r := CallRecord{
+		ResponseID:            c.ResponseID,
+		RequestModel:          c.RequestModel,
+		ResponseModel:         c.ResponseModel,
+		Provider:              c.Provider,
+		ServerAddress:         c.ServerAddress,
+		ServerPort:            c.ServerPort,
+		Stream:                c.Stream,
+		Start:                 c.Start,
+		TimeToFirstChunk:      c.TimeToFirstChunk.Seconds(),
+		TimeToFirstToken:      c.TimeToFirstToken.Seconds(),
+		TimeToFirstAnswer:     c.TimeToFirstAnswer.Seconds(),
+		TimeToLastToken:       c.TimeToLastToken.Seconds(),
+		Duration:              c.Duration.Seconds(),
+		MaxChunkGap:           c.MaxChunkGap.Seconds(),
+		ConsumerTime:          c.ConsumerTime.Seconds(),
+		ChunkTimes:            make([]float64, len(c.ChunkTimes)),
+		Chunks:                c.Chunks,
+		InputTokens:           c.InputTokens,
+		OutputTokens:          c.OutputTokens,
+		ReasoningTokens:       c.ReasoningTokens,
+		CachedInputTokens:     c.CachedInputTokens,
+		CacheWriteInputTokens: c.CacheWriteInputTokens,
+		UsageReported:         c.UsageReported,
+		OutputTokensPerSecond: c.OutputTokensPerSecond,
+		FinishReason:          c.FinishReason,
+		FinishReasons:         append([]string{}, c.FinishReasons...),
+		Flags:                 flagNames(c.Flags),
+		Cost:                  CostJSON{c.Cost.Input, c.Cost.CachedInput, c.Cost.Output, c.Cost.Total},
+		PriceKnown:            c.PriceKnown,
+		ProviderCost:          c.ProviderCost,
+		ProviderCostReported:  c.ProviderCostReported,
+		ErrorType:             c.ErrorType,
+		StatusCode:            c.StatusCode,
+		Attempt:               c.Attempt,
+		Answer:                c.Answer,
+		Reasoning:             c.Reasoning,
+	}
+	for i, d := range c.ChunkTimes {
+		r.ChunkTimes[i] = d.Seconds()
+	}
+	if c.Err != nil {
+		r.Error = c.Err.Error()
+	}
+	return r
+}
+
+// flagNames returns the names of the flags set in f, in the library's
+// order. The library's Flags.String joins them with "|".
+func flagNames(f infermetrics.Flags) []string {
+	s := f.String()
+	if f == 0 || s == "" {
+		return []string{}
+	}
+	return strings.Split(s, "|")
+}
+
+// Succeeded reports whether the attempt completed without error with a
+// 2xx status, useful or not.
+func (t *Trial) Succeeded() bool {
+	return t.Call.Error == "" && t.Call.StatusCode >= 200 && t.Call.StatusCode < 300
+}
+
+// A recorder appends trials to trials.jsonl, one line each, flushed as
+// each is written, so an interrupted run loses no finished attempt.
+// It can be used concurrently.
+type recorder struct {
+	mu  sync.Mutex
+	f   *os.File
+	w   *bufio.Writer
+	n   int
+	err error
+}
+
+func newRecorder(path string) (*recorder, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &recorder{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+// add writes t and flushes it to the file.
+func (r *recorder) add(t *Trial) {
+	b, err := json.Marshal(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return
+	}
+	if err == nil {
+		r.w.Write(b)
+		r.w.WriteByte('\n')
+		err = r.w.Flush()
+	}
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.n++
+}
+
+// close closes the file and returns the first error met.
+func (r *recorder) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.f.Close(); r.err == nil {
+		r.err = err
+	}
+	return r.err
+}
+
+// readTrials reads a trials.jsonl file. A last line cut short (a run
+// killed mid-write) is skipped; any other bad line is an error.
+func readTrials(path string) ([]Trial, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Trial
+	lines := bytes.Split(b, []byte("\n"))
+	for i, line := range lines {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		var t Trial
+		if err := json.Unmarshal(line, &t); err != nil {
+			if i == len(lines)-1 {
+				break // the unterminated last line of a killed run
+			}
+			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
