@@ -29,6 +29,10 @@ type Call struct {
 	ServerPort    int
 	// Stream reports whether the request asked for a streamed response.
 	Stream bool
+	// ServiceTier and SystemFingerprint are the response's service_tier
+	// (the tier that served it: "default", "flex", "scale", …) and
+	// system_fingerprint, as the first chunks or the body name them.
+	ServiceTier, SystemFingerprint string
 	// Start is when the attempt was sent.
 	Start time.Time
 

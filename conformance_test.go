@@ -270,3 +270,35 @@ func TestSpanConformance(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseServiceFields: openai.response.service_tier and
+// .system_fingerprint from a real OpenAI stream and from a body; the tier
+// is a metric attribute too, the fingerprint is not.
+func TestResponseServiceFields(t *testing.T) {
+	tel := infermetricstest.NewTelemetry()
+	c := replayCall(t, "openai_gpt4o_issue15789_step2.sse", tel.Options()...)
+	if c.ServiceTier != "default" || c.SystemFingerprint != "fp_627de6ad19" {
+		t.Errorf("stream: ServiceTier %q, SystemFingerprint %q; want default, fp_627de6ad19", c.ServiceTier, c.SystemFingerprint)
+	}
+	a := spanAttrs(tel.Spans()[0])
+	if a["openai.response.service_tier"] != attribute.StringValue("default") || a["openai.response.system_fingerprint"] != attribute.StringValue("fp_627de6ad19") {
+		t.Errorf("span: service_tier %q, system_fingerprint %q", a["openai.response.service_tier"].Emit(), a["openai.response.system_fingerprint"].Emit())
+	}
+	if n := tel.HistogramCount(infermetrics.MetricOperationDuration, attribute.String("openai.response.service_tier", "default")); n != 1 {
+		t.Errorf("duration{openai.response.service_tier=default}: %d points, want 1", n)
+	}
+
+	srv := infermetricstest.NewServer(infermetricstest.Scenario{Body: `{"id":"c","object":"chat.completion","model":"m","service_tier":"an-unheard-of-tier","system_fingerprint":"fp_1","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}`})
+	defer srv.Close()
+	tel2 := infermetricstest.NewTelemetry()
+	client := otelClient(srv, tel2)
+	if _, err := client.Chat.Completions.New(context.Background(), chatParams("m")); err != nil {
+		t.Fatal(err)
+	}
+	if c := tel2.LastCall(); c.ServiceTier != "an-unheard-of-tier" || c.SystemFingerprint != "fp_1" {
+		t.Errorf("body: ServiceTier %q, SystemFingerprint %q", c.ServiceTier, c.SystemFingerprint)
+	}
+	if n := tel2.HistogramCount(infermetrics.MetricOperationDuration, attribute.String("openai.response.service_tier", "_OTHER")); n != 1 {
+		t.Errorf("an unknown tier must be _OTHER on metrics: %d points", n)
+	}
+}

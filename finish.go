@@ -38,7 +38,7 @@ func (o *observer) finish(err error, at time.Time) {
 			if s.facts.Malformed {
 				s.sum.malformed = true
 			} else {
-				s.sum.response(&s.facts)
+				s.sum.response(&s.facts, s.raw)
 			}
 		}
 	case kindError:
@@ -64,6 +64,7 @@ func (in *instrumentation) complete(c *Call, s *summary, o *observer, err error)
 	c.Err, c.ErrorType = err, errorType(err)
 	c.ResponseID = string(s.id)
 	c.ResponseModel = string(s.model)
+	c.ServiceTier, c.SystemFingerprint = s.tier, s.fingerprint
 	c.FinishReason = s.finish
 	c.FinishReasons = append(c.FinishReasons, s.finishes[:s.nfinish]...)
 	c.Chunks = s.chunks

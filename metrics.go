@@ -181,6 +181,7 @@ func (g *modelGuard) admit(name string) string {
 // setKey is what distinguishes the attribute sets of one call's metrics.
 type setKey struct {
 	provider, address, requestModel, responseModel, errorType string
+	serviceTier                                               string
 	port                                                      int
 	estimated                                                 bool
 }
@@ -247,6 +248,9 @@ func newCallSets(k setKey, draft bool) *callSets {
 	if k.errorType != "" {
 		base = append(base, attrErrorType.String(k.errorType))
 	}
+	if k.serviceTier != "" {
+		base = append(base, attribute.String("openai.response.service_tier", k.serviceTier))
+	}
 	with := func(kv ...attribute.KeyValue) metric.MeasurementOption {
 		return metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], kv...)...))
 	}
@@ -275,6 +279,17 @@ func b2i(b bool) int {
 	return 0
 }
 
+// serviceTier returns a response's service tier as a metric attribute
+// value: the tiers OpenAI documents as they are, anything else "_OTHER",
+// so that a server cannot raise the cardinality.
+func serviceTier(t string) string {
+	switch t {
+	case "", "auto", "default", "flex", "scale", "priority":
+		return t
+	}
+	return otherValue
+}
+
 // attrString cuts s to at most maxAttributeLength bytes for an attribute
 // value.
 func attrString(s string) string { return truncate(s, maxAttributeLength) }
@@ -297,6 +312,7 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 		requestModel:  attrString(c.RequestModel),
 		responseModel: attrString(m.models.admit(c.ResponseModel)),
 		errorType:     c.ErrorType,
+		serviceTier:   serviceTier(c.ServiceTier),
 		estimated:     c.Flags.Has(FlagUsageMissing),
 	}, m.draft)
 	set, add := sets.base, sets.baseAdd

@@ -99,6 +99,12 @@ func endSpan(span trace.Span, c *Call, captureLimit int, estimates bool) {
 	if c.ResponseModel != "" {
 		attrs = append(attrs, attrResponseModel.String(attrString(c.ResponseModel)))
 	}
+	if c.ServiceTier != "" {
+		attrs = append(attrs, attribute.String("openai.response.service_tier", c.ServiceTier))
+	}
+	if c.SystemFingerprint != "" {
+		attrs = append(attrs, attribute.String("openai.response.system_fingerprint", c.SystemFingerprint))
+	}
 	if len(c.FinishReasons) > 0 {
 		attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", c.FinishReasons))
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/infermetrics/infermetrics/internal/chunk"
+	"github.com/tidwall/gjson"
 )
 
 // A summary is what the chunks of one response added up to: counts, the
@@ -31,6 +32,8 @@ type summary struct {
 	usageSeen                   bool
 	streamErr                   *APIError
 	model, id                   []byte // decoded
+	tier, fingerprint           string
+	looked                      int    // chunks scanned for tier and fingerprint
 	answer, reasoning           []byte // decoded, up to maxTextBytes
 	answerBytes, reasonBytes    int    // escaped bytes received, all of them
 }
@@ -89,6 +92,10 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 		return
 	}
 	s.identify(f)
+	if s.looked < maxServiceLooks && (s.tier == "" || s.fingerprint == "") {
+		s.looked++
+		s.serviceFields(data)
+	}
 	if f.HasReasoning || f.HasAnswer {
 		if s.tokenChunks == 0 {
 			s.firstToken = t
@@ -118,9 +125,27 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 	}
 }
 
-// response takes the facts of a non-streamed response.
-func (s *summary) response(f *chunk.Facts) {
+// maxServiceLooks bounds the chunks of a stream scanned for service_tier
+// and system_fingerprint: providers that send them send them from the
+// first chunk, and the scan is not a per-chunk cost.
+const maxServiceLooks = 2
+
+// serviceFields keeps the top-level service_tier and system_fingerprint of
+// a chunk or body, once per call each.
+func (s *summary) serviceFields(data []byte) {
+	v := gjson.GetManyBytes(data, "service_tier", "system_fingerprint")
+	if s.tier == "" && v[0].Type == gjson.String {
+		s.tier = truncate(v[0].Str, maxFinishBytes)
+	}
+	if s.fingerprint == "" && v[1].Type == gjson.String {
+		s.fingerprint = truncate(v[1].Str, maxFinishBytes*2)
+	}
+}
+
+// response takes the facts of a non-streamed response, whole in raw.
+func (s *summary) response(f *chunk.Facts, raw []byte) {
 	s.identify(f)
+	s.serviceFields(raw)
 	if f.HasReasoning || f.HasAnswer {
 		s.keepText(f)
 	}
