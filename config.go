@@ -180,10 +180,21 @@ func WithCaptureContent(limit int) Option {
 	return optionFunc(func(c *config) { c.count("WithCaptureContent", limit, &c.captureLimit) })
 }
 
-// WithDraftSemconv replaces gen_ai.client.token.usage with the draft
-// metrics of the GenAI conventions repository,
-// gen_ai.client.inference.usage.input_tokens and .output_tokens (no
-// gen_ai.token.type attribute). Without it the v1.41 metrics are recorded.
+// WithDraftSemconv records the draft of the GenAI conventions repository
+// (semantic-conventions-genai: the migration guide at commit 32c328e8, the
+// token metrics at 9b2ce3b4) instead of v1.41 where they differ: the
+// inference metrics gen_ai.client.inference.duration,
+// .time_to_first_chunk and .time_per_output_chunk; in place of
+// gen_ai.client.token.usage, the counters
+// gen_ai.client.inference.usage.input_tokens, .output_tokens,
+// .cache_read.input_tokens, .cache_write.input_tokens and
+// .reasoning.output_tokens with gen_ai.token.modality "text", and the
+// histograms gen_ai.client.inference.operation.input_tokens and
+// .output_tokens; the span attribute gen_ai.usage.cache_write.input_tokens
+// for cache_creation; and the proposed cost attributes
+// gen_ai.usage.cost.amount, .currency and .source on the span. This
+// library's infermetrics.* signals are unchanged. A [ChunkGaps] keeps
+// the v1.41 name. Without it the v1.41 conventions are followed.
 func WithDraftSemconv() Option {
 	return optionFunc(func(c *config) { c.draft = true })
 }

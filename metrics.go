@@ -31,7 +31,24 @@ const (
 	MetricCachedInputTokens  = "infermetrics.client.cached_input_tokens"
 )
 
+// Metric names of the draft revision [WithDraftSemconv] follows: the
+// semantic-conventions-genai repository's migration guide at commit
+// 32c328e8 and its token metrics at commit 9b2ce3b4. Inference durations
+// are renamed; gen_ai.client.token.usage is replaced by usage counters
+// (with gen_ai.token.modality) and per-operation token histograms.
 const (
+	MetricDraftDuration              = "gen_ai.client.inference.duration"
+	MetricDraftTimeToFirstChunk      = "gen_ai.client.inference.time_to_first_chunk"
+	MetricDraftTimePerOutputChunk    = "gen_ai.client.inference.time_per_output_chunk"
+	MetricDraftCacheReadTokens       = "gen_ai.client.inference.usage.cache_read.input_tokens"
+	MetricDraftCacheWriteTokens      = "gen_ai.client.inference.usage.cache_write.input_tokens"
+	MetricDraftReasoningTokens       = "gen_ai.client.inference.usage.reasoning.output_tokens"
+	MetricDraftOperationInputTokens  = "gen_ai.client.inference.operation.input_tokens"
+	MetricDraftOperationOutputTokens = "gen_ai.client.inference.operation.output_tokens"
+)
+
+const (
+	attrModality         = attribute.Key("gen_ai.token.modality")
 	attrFlag             = attribute.Key("infermetrics.flag")
 	attrUseful           = attribute.Key("infermetrics.useful")
 	attrPriceKnown       = attribute.Key("infermetrics.price_known")
@@ -75,17 +92,18 @@ var (
 )
 
 type instruments struct {
-	duration, ttfc, tpoc      metric.Float64Histogram
-	ttft, ttfa, gap, speed    metric.Float64Histogram
-	tokens, draftIn, draftOut metric.Int64Histogram
-	reasoning, cached         metric.Int64Counter
-	cost                      metric.Float64Counter
-	calls, flags              metric.Int64Counter
-	draft                     bool
-	estimates                 bool       // offline estimates go to the usage metric
-	chunkGaps                 *ChunkGaps // if set, time_per_output_chunk is aggregated there
-	models                    modelGuard
-	sets                      setCache
+	duration, ttfc, tpoc   metric.Float64Histogram
+	ttft, ttfa, gap, speed metric.Float64Histogram
+	tokens, opIn, opOut    metric.Int64Histogram
+	usage                  [draftUsageKinds]metric.Int64Counter // the draft's usage counters
+	reasoning, cached      metric.Int64Counter
+	cost                   metric.Float64Counter
+	calls, flags           metric.Int64Counter
+	draft                  bool
+	estimates              bool       // offline estimates go to the usage metric
+	chunkGaps              *ChunkGaps // if set, time_per_output_chunk is aggregated there
+	models                 modelGuard
+	sets                   setCache
 }
 
 func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
@@ -105,12 +123,19 @@ func newInstruments(m metric.Meter, draft bool, maxModels int) *instruments {
 		handle(err)
 		return i
 	}
-	in.duration = h(MetricOperationDuration, unitSeconds, "GenAI operation duration.", durationBuckets)
-	in.ttfc = h(MetricTimeToFirstChunk, unitSeconds, "Time to receive the first chunk, measured from when the client issues the generation request to when the first chunk is received in the response stream.", durationBuckets)
-	in.tpoc = h(MetricTimePerOutputChunk, unitSeconds, descTimePerOutputChunk, chunkBuckets)
+	duration, ttfc, tpoc := MetricOperationDuration, MetricTimeToFirstChunk, MetricTimePerOutputChunk
 	if draft {
-		in.draftIn = ih(MetricDraftInputTokens, unitTokens, "The number of input (prompt) tokens used per inference operation.", tokenBuckets)
-		in.draftOut = ih(MetricDraftOutputTokens, unitTokens, "The number of output (completion) tokens used per inference operation.", tokenBuckets)
+		duration, ttfc, tpoc = MetricDraftDuration, MetricDraftTimeToFirstChunk, MetricDraftTimePerOutputChunk
+	}
+	in.duration = h(duration, unitSeconds, "GenAI operation duration.", durationBuckets)
+	in.ttfc = h(ttfc, unitSeconds, "Time to receive the first chunk, measured from when the client issues the generation request to when the first chunk is received in the response stream.", durationBuckets)
+	in.tpoc = h(tpoc, unitSeconds, descTimePerOutputChunk, chunkBuckets)
+	if draft {
+		for k, d := range draftUsage {
+			in.usage[k] = ic(d.name, unitTokens, d.desc)
+		}
+		in.opIn = ih(MetricDraftOperationInputTokens, unitTokens, "The number of input (prompt) tokens used per inference operation.", tokenBuckets)
+		in.opOut = ih(MetricDraftOperationOutputTokens, unitTokens, "The number of output (completion) tokens used per inference operation.", tokenBuckets)
 	} else {
 		in.tokens = ih(MetricTokenUsage, unitTokens, "Number of input and output tokens used.", tokenBuckets)
 	}
@@ -140,9 +165,32 @@ func (m *instruments) enabled(ctx context.Context) bool {
 		}
 	}
 	if m.draft {
-		return m.draftIn.Enabled(ctx) || m.draftOut.Enabled(ctx)
+		for _, u := range m.usage {
+			if u.Enabled(ctx) {
+				return true
+			}
+		}
+		return m.opIn.Enabled(ctx) || m.opOut.Enabled(ctx)
 	}
 	return m.tokens.Enabled(ctx)
+}
+
+// The draft's usage counters, by kind.
+const (
+	usageInput = iota
+	usageOutput
+	usageCacheRead
+	usageCacheWrite
+	usageReasoning
+	draftUsageKinds
+)
+
+var draftUsage = [draftUsageKinds]struct{ name, desc string }{
+	{MetricDraftInputTokens, "The number of input (prompt) tokens used, including cached tokens."},
+	{MetricDraftOutputTokens, "The number of output (completion) tokens used, including reasoning tokens."},
+	{MetricDraftCacheReadTokens, "The number of input tokens served from a provider-managed cache."},
+	{MetricDraftCacheWriteTokens, "The number of input tokens written to a provider-managed cache."},
+	{MetricDraftReasoningTokens, "The number of output tokens used for reasoning (e.g. chain-of-thought, extended thinking)."},
 }
 
 func handle(err error) {
@@ -198,7 +246,8 @@ type callSets struct {
 	set           attribute.Set        // base, for a ChunkGaps
 	base          []metric.RecordOption
 	baseAdd       []metric.AddOption
-	input, output []metric.RecordOption    // token usage by gen_ai.token.type
+	input, output []metric.RecordOption    // token usage by gen_ai.token.type (the draft: per-operation histograms)
+	usage         []metric.AddOption       // the draft's usage counters: gen_ai.token.modality text
 	calls         [2][2][]metric.AddOption // by useful, price known
 }
 
@@ -260,6 +309,7 @@ func newCallSets(k setKey, draft bool) *callSets {
 	if draft {
 		s.input = []metric.RecordOption{with(est)}
 		s.output = s.input
+		s.usage = []metric.AddOption{with(attrModality.String("text"), est)}
 	} else {
 		s.input = []metric.RecordOption{with(attrTokenType.String("input"), est)}
 		s.output = []metric.RecordOption{with(attrTokenType.String("output"), est)}
@@ -348,8 +398,13 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 	estimated := c.Flags.Has(FlagUsageMissing)
 	if c.UsageReported || (estimated && m.estimates) {
 		if m.draft {
-			m.draftIn.Record(ctx, c.InputTokens, sets.input...)
-			m.draftOut.Record(ctx, c.OutputTokens, sets.output...)
+			m.opIn.Record(ctx, c.InputTokens, sets.input...)
+			m.opOut.Record(ctx, c.OutputTokens, sets.output...)
+			for k, n := range [draftUsageKinds]int64{c.InputTokens, c.OutputTokens, c.CachedInputTokens, c.CacheWriteInputTokens, c.ReasoningTokens} {
+				if n > 0 || k <= usageOutput {
+					m.usage[k].Add(ctx, n, sets.usage...)
+				}
+			}
 		} else {
 			m.tokens.Record(ctx, c.InputTokens, sets.input...)
 			m.tokens.Record(ctx, c.OutputTokens, sets.output...)

@@ -710,22 +710,61 @@ func otelStrings(tel *infermetricstest.Telemetry) []located {
 
 func TestDraftSemconv(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		ref := infermetricstest.NewTelemetry()
+		metricsWorkload(t, ref)
 		tel := infermetricstest.NewTelemetry()
 		metricsWorkload(t, tel, infermetrics.WithDraftSemconv())
-		if _, ok := tel.Metric(infermetrics.MetricTokenUsage); ok {
-			t.Errorf("%s present with WithDraftSemconv", infermetrics.MetricTokenUsage)
+		for _, gone := range []string{infermetrics.MetricTokenUsage, infermetrics.MetricOperationDuration, infermetrics.MetricTimeToFirstChunk, infermetrics.MetricTimePerOutputChunk} {
+			if _, ok := tel.Metric(gone); ok {
+				t.Errorf("%s present with WithDraftSemconv", gone)
+			}
 		}
+		// Renamed, with the same points.
+		for draft, v141 := range map[string]string{
+			infermetrics.MetricDraftDuration:           infermetrics.MetricOperationDuration,
+			infermetrics.MetricDraftTimeToFirstChunk:   infermetrics.MetricTimeToFirstChunk,
+			infermetrics.MetricDraftTimePerOutputChunk: infermetrics.MetricTimePerOutputChunk,
+		} {
+			if got, want := tel.HistogramCount(draft), ref.HistogramCount(v141); got != want || want == 0 {
+				t.Errorf("%s: %d points, want %d as %s has", draft, got, want, v141)
+			}
+		}
+		// The usage counters, each with gen_ai.token.modality.
+		text := attribute.String("gen_ai.token.modality", "text")
 		for name, want := range map[string]float64{
-			infermetrics.MetricDraftInputTokens:  42,
-			infermetrics.MetricDraftOutputTokens: 35,
+			infermetrics.MetricDraftInputTokens:     42,
+			infermetrics.MetricDraftOutputTokens:    35,
+			infermetrics.MetricDraftReasoningTokens: ref.Sum(infermetrics.MetricReasoningTokens),
+			infermetrics.MetricDraftCacheReadTokens: ref.Sum(infermetrics.MetricCachedInputTokens),
 		} {
 			m, ok := tel.Metric(name)
 			if !ok {
 				t.Errorf("%s missing", name)
 				continue
 			}
-			if m.Unit != "{token}" {
-				t.Errorf("%s: unit %q", name, m.Unit)
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || !sum.IsMonotonic || m.Unit != "{token}" {
+				t.Errorf("%s: %T unit %q, want a monotonic int64 counter in {token}", name, m.Data, m.Unit)
+				continue
+			}
+			for _, p := range sum.DataPoints {
+				if v, ok := p.Attributes.Value("gen_ai.token.modality"); !ok || v.AsString() != "text" {
+					t.Errorf("%s: a point without gen_ai.token.modality=text", name)
+				}
+			}
+			if got := tel.Sum(name, text); got != want || want == 0 {
+				t.Errorf("%s: %v, want %v", name, got, want)
+			}
+		}
+		// The per-operation histograms.
+		for name, want := range map[string]float64{
+			infermetrics.MetricDraftOperationInputTokens:  42,
+			infermetrics.MetricDraftOperationOutputTokens: 35,
+		} {
+			m, ok := tel.Metric(name)
+			if !ok {
+				t.Errorf("%s missing", name)
+				continue
 			}
 			h, ok := m.Data.(metricdata.Histogram[int64])
 			if !ok {
@@ -740,18 +779,46 @@ func TestDraftSemconv(t *testing.T) {
 					t.Errorf("%s: has gen_ai.token.type", name)
 				}
 			}
-			if got := tel.HistogramSum(name); got != want {
-				t.Errorf("%s: sum %v, want %v", name, got, want)
-			}
-			if n := tel.HistogramCount(name); n != 4 {
-				t.Errorf("%s: %d measurements, want 4", name, n)
+			if got, n := tel.HistogramSum(name), tel.HistogramCount(name); got != want || n != 4 {
+				t.Errorf("%s: sum %v over %d, want %v over 4", name, got, n, want)
 			}
 		}
-		// The other metrics are unchanged.
-		if n := tel.HistogramCount(infermetrics.MetricOperationDuration); n != 5 {
-			t.Errorf("duration: %d, want 5", n)
+		// This library's own metrics are unchanged.
+		if got, want := tel.HistogramCount(infermetrics.MetricTimeToFirstToken), ref.HistogramCount(infermetrics.MetricTimeToFirstToken); got != want {
+			t.Errorf("time to first token: %d, want %d", got, want)
 		}
 	})
+}
+
+// TestDraftSemconvSpan: the draft's renamed cache attribute and the
+// proposed cost attributes.
+func TestDraftSemconvSpan(t *testing.T) {
+	for _, draft := range []bool{false, true} {
+		srv := infermetricstest.NewServer(infermetricstest.Scenario{Body: `{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":30,"completion_tokens":1,"prompt_tokens_details":{"cache_write_tokens":20},"cost":0.5}}`})
+		tel := infermetricstest.NewTelemetry()
+		opts := []infermetrics.Option{infermetrics.WithPrice("m", infermetrics.Price{Input: 1, Output: 1})}
+		if draft {
+			opts = append(opts, infermetrics.WithDraftSemconv())
+		}
+		client := otelClient(srv, tel, opts...)
+		if _, err := client.Chat.Completions.New(context.Background(), chatParams("m")); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		a := spanAttrs(tel.Spans()[0])
+		_, creation := a["gen_ai.usage.cache_creation.input_tokens"]
+		write, renamed := a["gen_ai.usage.cache_write.input_tokens"]
+		if creation == draft || renamed != draft || (draft && write.AsInt64() != 20) {
+			t.Errorf("draft %v: cache_creation %v, cache_write %v (%v)", draft, creation, renamed, write.Emit())
+		}
+		amount, ok := a["gen_ai.usage.cost.amount"]
+		if ok != draft {
+			t.Errorf("draft %v: gen_ai.usage.cost.amount present %v", draft, ok)
+		}
+		if draft && (amount.AsFloat64() != 0.5 || a["gen_ai.usage.cost.currency"].AsString() != "USD" || a["gen_ai.usage.cost.source"].AsString() != "provider") {
+			t.Errorf("cost attributes %v %v %v, want 0.5 USD provider", amount.Emit(), a["gen_ai.usage.cost.currency"].Emit(), a["gen_ai.usage.cost.source"].Emit())
+		}
+	}
 }
 
 func TestMaxModels(t *testing.T) {

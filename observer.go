@@ -147,7 +147,7 @@ func (o *observer) unlock() {
 // no lock, then lets the buffers go once the body is done too.
 func (o *observer) publish() {
 	in := o.in
-	endSpan(o.span, &o.call, in.cfg.captureLimit, in.cfg.estimates)
+	endSpan(o.span, &o.call, &in.cfg)
 	in.inst.record(o.ctx, &o.call)
 	if fn := in.cfg.onCall; fn != nil {
 		callHook(fn, &o.call)

@@ -80,9 +80,10 @@ func (in *instrumentation) startSpan(ctx context.Context, r *request.Info, c *Ca
 }
 
 // endSpan sets the span's attributes, status and events from the finished
-// call and ends it at the call's end. captureLimit is the content capture
-// limit (0: none).
-func endSpan(span trace.Span, c *Call, captureLimit int, estimates bool) {
+// call and ends it at the call's end, as cfg asks (content capture, offline
+// estimates, the draft conventions).
+func endSpan(span trace.Span, c *Call, cfg *config) {
+	captureLimit, estimates := cfg.captureLimit, cfg.estimates
 	if span == nil {
 		return
 	}
@@ -124,7 +125,11 @@ func endSpan(span trace.Span, c *Call, captureLimit int, estimates bool) {
 			attrs = append(attrs, attribute.Int64("gen_ai.usage.cache_read.input_tokens", c.CachedInputTokens))
 		}
 		if c.CacheWriteInputTokens > 0 {
-			attrs = append(attrs, attribute.Int64("gen_ai.usage.cache_creation.input_tokens", c.CacheWriteInputTokens))
+			key := "gen_ai.usage.cache_creation.input_tokens"
+			if cfg.draft {
+				key = "gen_ai.usage.cache_write.input_tokens" // renamed by the draft
+			}
+			attrs = append(attrs, attribute.Int64(key, c.CacheWriteInputTokens))
 		}
 	case estimated:
 		// Offline estimates, kept out of the conventions' attributes.
@@ -157,6 +162,19 @@ func endSpan(span trace.Span, c *Call, captureLimit int, estimates bool) {
 	)
 	if c.PriceKnown {
 		attrs = append(attrs, attribute.Float64("infermetrics.cost", c.Cost.Total))
+	}
+	if cfg.draft && (c.PriceKnown || c.ProviderCostReported) {
+		// The proposed GenAI cost attributes: the provider's own figure
+		// when it reported one, else ours from the price table.
+		amount, source := c.Cost.Total, "calculated"
+		if c.ProviderCostReported {
+			amount, source = c.ProviderCost, "provider"
+		}
+		attrs = append(attrs,
+			attribute.Float64("gen_ai.usage.cost.amount", amount),
+			attribute.String("gen_ai.usage.cost.currency", "USD"),
+			attribute.String("gen_ai.usage.cost.source", source),
+		)
 	}
 	if c.ProviderCostReported {
 		attrs = append(attrs, attribute.Float64("infermetrics.provider_cost", c.ProviderCost))
