@@ -63,6 +63,10 @@ type Facts struct {
 	Choices      int  // number of choice objects
 	ChoicesArray bool // a "choices" array was present (possibly empty)
 	HasReasoning bool // some choice carries reasoning text
+	// Encrypted is set when a choice carries reasoning as opaque data (a
+	// reasoning_details item of type reasoning.encrypted): evidence that the
+	// model reasoned, but no text, so by itself not a token.
+	Encrypted    bool
 	HasAnswer    bool // some choice carries content, refusal or tool call text
 	HasRefusal   bool
 	HasToolCall  bool
@@ -644,7 +648,9 @@ func (p *parser) part(i int, kind TextKind) (int, bool) {
 
 // details reads reasoning_details items: {"type":"reasoning.text","text":…},
 // {"type":"reasoning.summary","summary":…} or {"type":"reasoning.encrypted",
-// "data":…}. Encrypted data is evidence of reasoning but not text.
+// "data":…}. Encrypted data is evidence of reasoning but not text: it sets
+// Encrypted, not HasReasoning. A signature (Anthropic's, on an item whose
+// text is empty) is skipped like any other key.
 func (p *parser) details(i int) (int, bool) {
 	i, st := p.open(i, ']')
 	for st == more {
@@ -680,7 +686,7 @@ func (p *parser) detail(i int) (int, bool) {
 			var s []byte
 			s, j, ok = p.strField(v)
 			if len(s) > 0 {
-				p.f.HasReasoning = true
+				p.f.Encrypted = true
 			}
 		default:
 			j, ok = p.skip(v)
