@@ -38,7 +38,9 @@ type Call struct {
 	// TimeToFirstToken is when the first chunk carrying generated text of
 	// any kind arrived: content, reasoning, refusal, or a tool call's name
 	// or arguments. Role-only chunks, empty strings, usage-only and
-	// filter-result chunks and SSE comments are not tokens.
+	// filter-result chunks, encrypted reasoning (reasoning_details items of
+	// type reasoning.encrypted), signature-only deltas and SSE comments are
+	// not tokens.
 	TimeToFirstToken time.Duration
 	// TimeToFirstAnswer is when the first visible answer arrived: content,
 	// refusal or a tool call. Zero when there is none.

@@ -270,7 +270,7 @@ func fidelityFlags(s *summary, c *Call, req *request.Info, kind respKind) Flags 
 	answered := s.nonBlank || s.toolCall
 	if completed && c.Err == nil && !answered {
 		f = f.Set(FlagEmptyAnswer)
-		if f.Has(FlagTruncated) && (c.ReasoningTokens > 0 || s.reasoningSeen) {
+		if f.Has(FlagTruncated) && (c.ReasoningTokens > 0 || s.reasoned()) {
 			f = f.Set(FlagReasoningExhausted)
 		}
 	}
@@ -284,7 +284,7 @@ func fidelityFlags(s *summary, c *Call, req *request.Info, kind respKind) Flags 
 	if !modelMatches(c.RequestModel, c.ResponseModel) {
 		f = f.Set(FlagModelMismatch)
 	}
-	if req.NoReasoning && (c.ReasoningTokens > 0 || s.reasoningSeen) {
+	if req.NoReasoning && (c.ReasoningTokens > 0 || s.reasoned()) {
 		f = f.Set(FlagParamIgnored)
 	}
 	if req.OutputType == "json" && completed && !s.toolCall && !s.refusal &&

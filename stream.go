@@ -23,6 +23,7 @@ type summary struct {
 	sawDone, sawFinish          bool
 	nonBlank, toolCall, refusal bool
 	reasoningSeen, filtered     bool
+	encrypted                   bool // reasoning came as opaque data (not text, not a token)
 	malformed, oversize         bool
 	finish                      string
 	finishes                    [4]string
@@ -89,6 +90,7 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 		return
 	}
 	s.identify(f)
+	s.encrypted = s.encrypted || f.Encrypted
 	if f.HasReasoning || f.HasAnswer {
 		if s.tokenChunks == 0 {
 			s.firstToken = t
@@ -121,6 +123,7 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 // response takes the facts of a non-streamed response.
 func (s *summary) response(f *chunk.Facts) {
 	s.identify(f)
+	s.encrypted = s.encrypted || f.Encrypted
 	if f.HasReasoning || f.HasAnswer {
 		s.keepText(f)
 	}
@@ -239,3 +242,7 @@ func (s *summary) streamError(f *chunk.Facts, status int) {
 	e.InStream = true
 	s.streamErr = e
 }
+
+// reasoned reports whether the response showed the model reasoning: as
+// text, or as encrypted reasoning, which carries no text.
+func (s *summary) reasoned() bool { return s.reasoningSeen || s.encrypted }
