@@ -98,6 +98,12 @@ type Call struct {
 	FinishReasons []string
 	// Flags are the fidelity flags; see [Flag].
 	Flags Flags
+	// IgnoredParams names the request parameters the response did not
+	// honour, as the request spelled them ("max_completion_tokens",
+	// "max_tokens", "max_output_tokens", "n", "stop", or the path of a
+	// reasoning switch such as "reasoning_effort" or "thinking.type"); nil
+	// unless Flags has [FlagParamIgnored].
+	IgnoredParams []string
 
 	// Cost is the price of the reported (or estimated) usage.
 	Cost Cost
@@ -144,5 +150,8 @@ func (c *Call) Clone() *Call {
 	d := *c
 	d.ChunkTimes = append([]time.Duration(nil), c.ChunkTimes...)
 	d.FinishReasons = append([]string(nil), c.FinishReasons...)
+	if c.IgnoredParams != nil {
+		d.IgnoredParams = append([]string(nil), c.IgnoredParams...)
+	}
 	return &d
 }

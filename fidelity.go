@@ -39,8 +39,11 @@ const (
 	// FlagModelMismatch: the response names a model that is neither the one
 	// requested nor a dated snapshot of it.
 	FlagModelMismatch
-	// FlagParamIgnored: the request asked for no or minimal reasoning but
-	// reasoning came back.
+	// FlagParamIgnored: the response did not honour a request parameter:
+	// more output tokens than max_completion_tokens / max_tokens /
+	// max_output_tokens, more choices than n, a stop sequence inside the
+	// answer, or reasoning after a switch that turns it off.
+	// [Call.IgnoredParams] names which.
 	FlagParamIgnored
 	// FlagInvalidJSON: a JSON response format was requested and the answer
 	// does not parse as JSON.
@@ -284,7 +287,7 @@ func fidelityFlags(s *summary, c *Call, req *request.Info, kind respKind) Flags 
 	if !modelMatches(c.RequestModel, c.ResponseModel) {
 		f = f.Set(FlagModelMismatch)
 	}
-	if req.NoReasoning && (c.ReasoningTokens > 0 || s.reasoned()) {
+	if ignoredParams(s, c, req) != 0 {
 		f = f.Set(FlagParamIgnored)
 	}
 	if req.OutputType == "json" && completed && !s.toolCall && !s.refusal &&

@@ -83,6 +83,9 @@ func (in *instrumentation) complete(c *Call, s *summary, o *observer, err error)
 		}
 		c.OutputTokensPerSecond = outputSpeed(c, s)
 		c.Flags = fidelityFlags(s, c, &o.req, o.kind)
+		if c.Flags.Has(FlagParamIgnored) {
+			c.IgnoredParams = ignoredParams(s, c, &o.req).names(&o.req)
+		}
 	}
 	// Failed attempts have no usage and cost nothing, but whether their
 	// model has a price is still known.

@@ -138,6 +138,9 @@ func endSpan(span trace.Span, c *Call, captureLimit int) {
 	if c.Flags != 0 {
 		attrs = append(attrs, attribute.StringSlice("infermetrics.flags", c.Flags.Names()))
 	}
+	if len(c.IgnoredParams) > 0 {
+		attrs = append(attrs, attribute.StringSlice("infermetrics.param_ignored", c.IgnoredParams))
+	}
 	if captureLimit > 0 {
 		attrs = append(attrs, attribute.String("gen_ai.output.messages", outputMessages(c, captureLimit)))
 	}

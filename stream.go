@@ -28,6 +28,7 @@ type summary struct {
 	finish                      string
 	finishes                    [4]string
 	nfinish                     int
+	choices                     int // the most choices seen: in one object, or by a finish reason's index
 	usage                       chunk.Usage
 	usageSeen                   bool
 	streamErr                   *APIError
@@ -146,8 +147,12 @@ func (s *summary) identify(f *chunk.Facts) {
 // ends notes how a chunk says the response ends: finish reasons, a done
 // object, a content filter.
 func (s *summary) ends(f *chunk.Facts) {
+	s.choices = max(s.choices, f.Choices)
 	if f.FinishReason != nil {
 		s.addFinish(f.FinishReason, f.FinishIndex)
+		if f.FinishIndex >= 0 && f.FinishIndex < 1<<20 {
+			s.choices = max(s.choices, int(f.FinishIndex)+1)
+		}
 	}
 	if f.ObjectDone {
 		s.sawFinish = true
