@@ -32,6 +32,35 @@ type Call struct {
 	// Start is when the attempt was sent.
 	Start time.Time
 
+	// Connection setup, as net/http reports it (through
+	// [net/http/httptrace]); all zero when ConnTraced is false: the
+	// request went through a RoundTripper other than net/http's, or failed
+	// before a connection was had. ConnReused reports whether the attempt
+	// was sent on a connection kept from an earlier request; DNSTime,
+	// ConnectTime and TLSTime are the durations of the lookup, the TCP
+	// connect and the TLS handshake of a new connection (zero when there
+	// was none). TimeToRequestWritten and TimeToResponseHeaders are
+	// offsets from Start: when the request was fully written, and when the
+	// first byte of the response headers arrived.
+	ConnTraced, ConnReused        bool
+	DNSTime, ConnectTime, TLSTime time.Duration
+	TimeToRequestWritten          time.Duration
+	TimeToResponseHeaders         time.Duration
+	// ServerTimeToFirstToken is the part of TimeToFirstToken after the
+	// request was written: the server's queueing, model loading, prompt
+	// processing and first token. TimeToRequestWritten is the rest: the
+	// client's setup (connection, DNS, TLS) and writing the request. Zero
+	// when either is unknown.
+	ServerTimeToFirstToken time.Duration
+	// IdleTime is how long the server and model (ServerAddress,
+	// ServerPort, RequestModel) had gone without a call from this process
+	// when the attempt started: since the last attempt that got a
+	// response finished. Idle classes it as [IdleWarm], [IdleIdle] or
+	// [IdleCold] by the thresholds of [WithIdleThresholds]; the first call
+	// of a process to a server and model is cold, with IdleTime zero.
+	IdleTime time.Duration
+	Idle     string
+
 	// TimeToFirstChunk is when the first data event of the stream arrived,
 	// of any kind (role-only, usage-only and filter-result chunks count).
 	TimeToFirstChunk time.Duration

@@ -49,6 +49,11 @@ func (o *observer) finish(err error, at time.Time) {
 		}
 	}
 	o.in.complete(c, &s.sum, o, err)
+	o.setup.apply(c)
+	if c.StatusCode != 0 {
+		// The server answered: it and the model are warm from now.
+		o.in.idle.done(o.idleKey(), at)
+	}
 	o.toPublish = true
 }
 
