@@ -36,13 +36,44 @@ type Call struct {
 	// Start is when the attempt was sent.
 	Start time.Time
 
+	// Connection setup, as net/http reports it (through
+	// [net/http/httptrace]); all zero when ConnTraced is false: the
+	// request went through a RoundTripper other than net/http's, or failed
+	// before a connection was had. ConnReused reports whether the attempt
+	// was sent on a connection kept from an earlier request; DNSTime,
+	// ConnectTime and TLSTime are the durations of the lookup, the TCP
+	// connect and the TLS handshake of a new connection (zero when there
+	// was none). TimeToRequestWritten and TimeToResponseHeaders are
+	// offsets from Start: when the request was fully written, and when the
+	// first byte of the response headers arrived.
+	ConnTraced, ConnReused        bool
+	DNSTime, ConnectTime, TLSTime time.Duration
+	TimeToRequestWritten          time.Duration
+	TimeToResponseHeaders         time.Duration
+	// ServerTimeToFirstToken is the part of TimeToFirstToken after the
+	// request was written: the server's queueing, model loading, prompt
+	// processing and first token. TimeToRequestWritten is the rest: the
+	// client's setup (connection, DNS, TLS) and writing the request. Zero
+	// when either is unknown.
+	ServerTimeToFirstToken time.Duration
+	// IdleTime is how long the server and model (ServerAddress,
+	// ServerPort, RequestModel) had gone without a call from this process
+	// when the attempt started: since the last attempt that got a
+	// response finished. Idle classes it as [IdleWarm], [IdleIdle] or
+	// [IdleCold] by the thresholds of [WithIdleThresholds]; the first call
+	// of a process to a server and model is cold, with IdleTime zero.
+	IdleTime time.Duration
+	Idle     string
+
 	// TimeToFirstChunk is when the first data event of the stream arrived,
 	// of any kind (role-only, usage-only and filter-result chunks count).
 	TimeToFirstChunk time.Duration
 	// TimeToFirstToken is when the first chunk carrying generated text of
 	// any kind arrived: content, reasoning, refusal, or a tool call's name
 	// or arguments. Role-only chunks, empty strings, usage-only and
-	// filter-result chunks and SSE comments are not tokens.
+	// filter-result chunks, encrypted reasoning (reasoning_details items of
+	// type reasoning.encrypted), signature-only deltas and SSE comments are
+	// not tokens.
 	TimeToFirstToken time.Duration
 	// TimeToFirstAnswer is when the first visible answer arrived: content,
 	// refusal or a tool call. Zero when there is none.
@@ -100,6 +131,12 @@ type Call struct {
 	FinishReasons []string
 	// Flags are the fidelity flags; see [Flag].
 	Flags Flags
+	// IgnoredParams names the request parameters the response did not
+	// honour, as the request spelled them ("max_completion_tokens",
+	// "max_tokens", "max_output_tokens", "n", "stop", or the path of a
+	// reasoning switch such as "reasoning_effort" or "thinking.type"); nil
+	// unless Flags has [FlagParamIgnored].
+	IgnoredParams []string
 
 	// Cost is the price of the reported (or estimated) usage.
 	Cost Cost
@@ -146,5 +183,8 @@ func (c *Call) Clone() *Call {
 	d := *c
 	d.ChunkTimes = append([]time.Duration(nil), c.ChunkTimes...)
 	d.FinishReasons = append([]string(nil), c.FinishReasons...)
+	if c.IgnoredParams != nil {
+		d.IgnoredParams = append([]string(nil), c.IgnoredParams...)
+	}
 	return &d
 }

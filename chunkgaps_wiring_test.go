@@ -72,7 +72,7 @@ func TestChunkGapsWiring(t *testing.T) {
 	if gotScopes[0].Scope != sdkScopes[0].Scope {
 		t.Errorf("scope: got %+v, want the instrument's %+v", gotScopes[0].Scope, sdkScopes[0].Scope)
 	}
-	dur, _ := findMetrics(&rmB, infermetrics.MetricOperationDuration)
+	dur, _ := findMetrics(&rmB, infermetrics.MetricTimeToFirstChunk) // the base set: no infermetrics.idle
 	set := dur[0].Data.(metricdata.Histogram[float64]).DataPoints[0].Attributes
 
 	// What the SDK's instrument makes of the same chunk times.

@@ -88,6 +88,7 @@ type instrumentation struct {
 	tracer     trace.Tracer
 	inst       *instruments
 	prices     *priceBook
+	idle       idleTracker
 }
 
 func newInstrumentation(opts []Option) *instrumentation {
@@ -154,13 +155,14 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 		}
 	}
 	o.ctx, o.span = ctx, span
-	req = withBody(ctx, req, sent)
-	if stamping.Load() {
-		req = req.WithContext(traceConn(ctx, o))
-	}
+	now := time.Now()
+	var seen bool
+	c.IdleTime, seen = in.idle.since(o.idleKey(), now)
+	c.Idle = idleClass(c.IdleTime, seen, in.cfg.idleAfter, in.cfg.coldAfter)
 	o.mu.Lock()
-	o.begin(time.Now())
+	o.begin(now)
 	o.mu.Unlock()
+	req = withBody(traceAttempt(ctx, o), req, sent)
 
 	resp, err := next(req)
 

@@ -2,6 +2,7 @@ package infermetrics
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/infermetrics/infermetrics/internal/prices"
 	"go.opentelemetry.io/otel"
@@ -34,6 +35,8 @@ type config struct {
 	estimates     bool       // offline estimates reach the conventions' usage signals
 	chunkGaps     *ChunkGaps // time_per_output_chunk aggregated here, not recorded per chunk
 	maxModels     int
+	idleAfter     time.Duration
+	coldAfter     time.Duration
 	errs          []error // programmer errors, reported by newConfig
 }
 
@@ -47,7 +50,8 @@ const (
 // error (a negative count, a bad price), so that a misconfiguration is
 // found at construction, never at request time.
 func newConfig(opts []Option) config {
-	c := config{inject: true, maxChunkTimes: defaultMaxChunkTimes, maxModels: defaultMaxModels}
+	c := config{inject: true, maxChunkTimes: defaultMaxChunkTimes, maxModels: defaultMaxModels,
+		idleAfter: defaultIdleAfter, coldAfter: defaultColdAfter}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)

@@ -34,13 +34,17 @@ const (
 	// estimates from the offline tokenizer.
 	FlagUsageMissing
 	// FlagUsageMismatch: reported usage is implausible against what was
-	// streamed (see the README for the tolerance).
+	// streamed: by byte counts, or against a local token count of the text
+	// (see the README's "Usage audit" for the tolerances).
 	FlagUsageMismatch
 	// FlagModelMismatch: the response names a model that is neither the one
 	// requested nor a dated snapshot of it.
 	FlagModelMismatch
-	// FlagParamIgnored: the request asked for no or minimal reasoning but
-	// reasoning came back.
+	// FlagParamIgnored: the response did not honour a request parameter:
+	// more output tokens than max_completion_tokens / max_tokens /
+	// max_output_tokens, more choices than n, a stop sequence inside the
+	// answer, or reasoning after a switch that turns it off.
+	// [Call.IgnoredParams] names which.
 	FlagParamIgnored
 	// FlagInvalidJSON: a JSON response format was requested and the answer
 	// does not parse as JSON.
@@ -137,7 +141,8 @@ const (
 // no realistic text averages more than maxBytesPerToken bytes a token
 // (English averages about four in o200k_base); the slack absorbs short
 // answers. The check costs nothing per call: it compares byte counts the
-// observer keeps anyway, and runs no tokenizer.
+// observer keeps anyway, and runs no tokenizer. The token audit
+// (audit.go) catches the over-reports it lets through.
 const (
 	maxBytesPerToken = 16
 	mismatchSlack    = 16
@@ -175,8 +180,10 @@ func usageImplausible(output, reasoning int64, visibleBytes, reasoningBytes int6
 	if output == 0 && visibleBytes+reasoningBytes > 0 {
 		return true
 	}
-	// Far more text received than tokens billed.
-	return visibleBytes+reasoningBytes > maxBytesPerToken*(output+mismatchSlack)
+	// Far more answer received than tokens billed. Streamed reasoning is
+	// left out: it may hold text the model did not generate (Groq's
+	// compound systems stream their search results in it).
+	return visibleBytes > maxBytesPerToken*(output+mismatchSlack)
 }
 
 // modelMatches reports whether the response model is the requested one or
@@ -270,21 +277,22 @@ func fidelityFlags(s *summary, c *Call, req *request.Info, kind respKind) Flags 
 	answered := s.nonBlank || s.toolCall
 	if completed && c.Err == nil && !answered {
 		f = f.Set(FlagEmptyAnswer)
-		if f.Has(FlagTruncated) && (c.ReasoningTokens > 0 || s.reasoningSeen) {
+		if f.Has(FlagTruncated) && (c.ReasoningTokens > 0 || s.reasoned()) {
 			f = f.Set(FlagReasoningExhausted)
 		}
 	}
 	if !c.UsageReported {
 		f = f.Set(FlagUsageMissing)
 	} else if s.tokenChunks > 0 || kind == kindJSON {
-		if usageImplausible(c.OutputTokens, c.ReasoningTokens, textBytes(s.answer, s.answerBytes), textBytes(s.reasoning, s.reasonBytes), s.tokenChunks) {
+		if usageImplausible(c.OutputTokens, c.ReasoningTokens, textBytes(s.answer, s.answerBytes), textBytes(s.reasoning, s.reasonBytes), s.tokenChunks) ||
+			overReported(s, c) {
 			f = f.Set(FlagUsageMismatch)
 		}
 	}
 	if !modelMatches(c.RequestModel, c.ResponseModel) {
 		f = f.Set(FlagModelMismatch)
 	}
-	if req.NoReasoning && (c.ReasoningTokens > 0 || s.reasoningSeen) {
+	if ignoredParams(s, c, req) != 0 {
 		f = f.Set(FlagParamIgnored)
 	}
 	if req.OutputType == "json" && completed && !s.toolCall && !s.refusal &&

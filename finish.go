@@ -49,6 +49,11 @@ func (o *observer) finish(err error, at time.Time) {
 		}
 	}
 	o.in.complete(c, &s.sum, o, err)
+	o.setup.apply(c)
+	if c.StatusCode != 0 {
+		// The server answered: it and the model are warm from now.
+		o.in.idle.done(o.idleKey(), at)
+	}
 	o.toPublish = true
 }
 
@@ -84,6 +89,9 @@ func (in *instrumentation) complete(c *Call, s *summary, o *observer, err error)
 		}
 		c.OutputTokensPerSecond = outputSpeed(c, s)
 		c.Flags = fidelityFlags(s, c, &o.req, o.kind)
+		if c.Flags.Has(FlagParamIgnored) {
+			c.IgnoredParams = ignoredParams(s, c, &o.req).names(&o.req)
+		}
 	}
 	// Failed attempts have no usage and cost nothing, but whether their
 	// model has a price is still known.

@@ -61,6 +61,7 @@ const (
 	attrServerAddress    = attribute.Key("server.address")
 	attrServerPort       = attribute.Key("server.port")
 	attrErrorType        = attribute.Key("error.type")
+	attrIdle             = attribute.Key("infermetrics.idle")
 	maxAttributeLength   = 256
 	otherValue           = "_OTHER"
 	operationChat        = "chat"
@@ -248,6 +249,7 @@ type callSets struct {
 	baseAdd       []metric.AddOption
 	input, output []metric.RecordOption    // token usage by gen_ai.token.type (the draft: per-operation histograms)
 	usage         []metric.AddOption       // the draft's usage counters: gen_ai.token.modality text
+	idle          [3][]metric.RecordOption // duration and time to first token, by idle class
 	calls         [2][2][]metric.AddOption // by useful, price known
 }
 
@@ -314,6 +316,9 @@ func newCallSets(k setKey, draft bool) *callSets {
 		s.input = []metric.RecordOption{with(attrTokenType.String("input"), est)}
 		s.output = []metric.RecordOption{with(attrTokenType.String("output"), est)}
 	}
+	for i, class := range idleClasses {
+		s.idle[i] = []metric.RecordOption{with(attrIdle.String(class))}
+	}
 	for u := range 2 {
 		for p := range 2 {
 			s.calls[u][p] = []metric.AddOption{with(attrUseful.Bool(u == 1), attrPriceKnown.Bool(p == 1), est)}
@@ -368,7 +373,8 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 	set, add := sets.base, sets.baseAdd
 	secs := func(d time.Duration) float64 { return d.Seconds() }
 
-	m.duration.Record(ctx, secs(c.Duration), set...)
+	idleSet := sets.idle[idleIndex(c.Idle)]
+	m.duration.Record(ctx, secs(c.Duration), idleSet...)
 	// What a stream delivered is recorded even when it then failed, as
 	// its span records it: the error.type attribute tells them apart.
 	if c.Stream && c.Chunks > 0 {
@@ -386,7 +392,7 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 		}
 	}
 	if c.TokenChunks > 0 {
-		m.ttft.Record(ctx, secs(c.TimeToFirstToken), set...)
+		m.ttft.Record(ctx, secs(c.TimeToFirstToken), idleSet...)
 		m.gap.Record(ctx, secs(c.MaxChunkGap), set...)
 	}
 	if c.AnswerChunks > 0 {
@@ -428,4 +434,17 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 			m.flags.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(append(sets.attrs[:len(sets.attrs):len(sets.attrs)], attrFlag.String(f.String()))...)))
 		}
 	}
+}
+
+// idleClasses are the values of infermetrics.idle, in callSets.idle order.
+var idleClasses = [...]string{IdleWarm, IdleIdle, IdleCold}
+
+func idleIndex(class string) int {
+	switch class {
+	case IdleWarm:
+		return 0
+	case IdleIdle:
+		return 1
+	}
+	return 2
 }

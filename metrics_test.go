@@ -457,7 +457,7 @@ func TestMetrics(t *testing.T) {
 			"gen_ai.operation.name": true, "gen_ai.provider.name": true, "gen_ai.request.model": true,
 			"gen_ai.response.model": true, "server.address": true, "server.port": true, "error.type": true,
 			"gen_ai.token.type": true, "infermetrics.useful": true, "infermetrics.price_known": true,
-			"infermetrics.usage_estimated": true, "infermetrics.flag": true,
+			"infermetrics.usage_estimated": true, "infermetrics.flag": true, "infermetrics.idle": true,
 		}
 		ids := map[string]bool{}
 		for _, c := range calls {

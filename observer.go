@@ -68,7 +68,13 @@ type observer struct {
 	before    time.Time // when the bytes observed before those arrived
 	last      time.Time // when the previous read returned
 	s         *scratch  // nil once released
+	setup     setupTimes
 	call      Call
+}
+
+// idleKey is the server and model this attempt calls.
+func (o *observer) idleKey() idleKey {
+	return idleKey{address: o.call.ServerAddress, port: o.call.ServerPort, model: o.call.RequestModel}
 }
 
 // scratch holds the buffers an attempt grows, pooled across attempts.

@@ -3,7 +3,6 @@ package infermetrics
 import (
 	"context"
 	"net"
-	"net/http/httptrace"
 	"sync/atomic"
 	"time"
 
@@ -25,13 +24,11 @@ import (
 // milliseconds after the first connection asks for it; reads before that
 // keep their return time.
 //
-// The effect is process-wide, and that is the trade: once any such dialer
-// exists, every observed call (through any [Instrument] or [NewTransport])
-// adds an [httptrace.ClientTrace] to its request, three allocations, to
-// learn which connection serves it; calls over other connections keep
-// read-return stamps. A subpackage or option would not avoid it: the
-// connection that serves a call is known only to net/http's transport, and
-// the trace is the one way to learn it.
+// The effect is process-wide: once any such dialer exists, every observed
+// call (through any [Instrument] or [NewTransport]) looks up the connection
+// that serves it, from the [net/http/httptrace.ClientTrace] every observed call
+// carries for its connection setup (see [Call.ConnReused]); calls over
+// other connections keep read-return stamps.
 //
 //	tr := http.DefaultTransport.(*http.Transport).Clone()
 //	tr.DialContext = infermetrics.ReceiveTimestamps(tr.DialContext)
@@ -60,21 +57,6 @@ func ReceiveTimestamps(dial func(ctx context.Context, network, addr string) (net
 // stamping is set once [ReceiveTimestamps] has made a dialer: from then on
 // calls look for the connection that serves them.
 var stamping atomic.Bool
-
-// traceConn returns ctx with a trace that gives o the stamping connection
-// the request is sent on.
-func traceConn(ctx context.Context, o *observer) context.Context {
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) {
-			rx := rxstamp.Find(info.Conn)
-			o.mu.Lock()
-			if !o.ended.Load() {
-				o.rx = rx
-			}
-			o.mu.Unlock()
-		},
-	})
-}
 
 // arrival returns when bytes read at t1 arrived, given the kernel's
 // receive stamp rx (Unix ns, 0 for none) and the previous bytes' time

@@ -3,6 +3,7 @@ package infermetrics
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/infermetrics/infermetrics/internal/request"
 	"github.com/tidwall/gjson"
@@ -181,6 +182,28 @@ func endSpan(span trace.Span, c *Call, cfg *config) {
 	}
 	if c.Flags != 0 {
 		attrs = append(attrs, attribute.StringSlice("infermetrics.flags", c.Flags.Names()))
+	}
+	attrs = append(attrs, attrIdle.String(c.Idle), attribute.Float64("infermetrics.idle_time", c.IdleTime.Seconds()))
+	if c.ConnTraced {
+		attrs = append(attrs, attribute.Bool("infermetrics.conn.reused", c.ConnReused))
+		for _, d := range [...]struct {
+			key string
+			d   time.Duration
+		}{
+			{"infermetrics.conn.dns", c.DNSTime},
+			{"infermetrics.conn.connect", c.ConnectTime},
+			{"infermetrics.conn.tls", c.TLSTime},
+			{"infermetrics.time_to_request_written", c.TimeToRequestWritten},
+			{"infermetrics.time_to_response_headers", c.TimeToResponseHeaders},
+			{"infermetrics.server_time_to_first_token", c.ServerTimeToFirstToken},
+		} {
+			if d.d > 0 {
+				attrs = append(attrs, attribute.Float64(d.key, d.d.Seconds()))
+			}
+		}
+	}
+	if len(c.IgnoredParams) > 0 {
+		attrs = append(attrs, attribute.StringSlice("infermetrics.param_ignored", c.IgnoredParams))
 	}
 	if captureLimit > 0 {
 		attrs = append(attrs, attribute.String("gen_ai.output.messages", outputMessages(c, captureLimit)))

@@ -24,10 +24,12 @@ type summary struct {
 	sawDone, sawFinish          bool
 	nonBlank, toolCall, refusal bool
 	reasoningSeen, filtered     bool
+	encrypted                   bool // reasoning came as opaque data (not text, not a token)
 	malformed, oversize         bool
 	finish                      string
 	finishes                    [4]string
 	nfinish                     int
+	choices                     int // the most choices seen: in one object, or by a finish reason's index
 	usage                       chunk.Usage
 	usageSeen                   bool
 	streamErr                   *APIError
@@ -96,6 +98,7 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 		s.looked++
 		s.serviceFields(data)
 	}
+	s.encrypted = s.encrypted || f.Encrypted
 	if f.HasReasoning || f.HasAnswer {
 		if s.tokenChunks == 0 {
 			s.firstToken = t
@@ -146,6 +149,7 @@ func (s *summary) serviceFields(data []byte) {
 func (s *summary) response(f *chunk.Facts, raw []byte) {
 	s.identify(f)
 	s.serviceFields(raw)
+	s.encrypted = s.encrypted || f.Encrypted
 	if f.HasReasoning || f.HasAnswer {
 		s.keepText(f)
 	}
@@ -168,8 +172,12 @@ func (s *summary) identify(f *chunk.Facts) {
 // ends notes how a chunk says the response ends: finish reasons, a done
 // object, a content filter.
 func (s *summary) ends(f *chunk.Facts) {
+	s.choices = max(s.choices, f.Choices)
 	if f.FinishReason != nil {
 		s.addFinish(f.FinishReason, f.FinishIndex)
+		if f.FinishIndex >= 0 && f.FinishIndex < 1<<20 {
+			s.choices = max(s.choices, int(f.FinishIndex)+1)
+		}
 	}
 	if f.ObjectDone {
 		s.sawFinish = true
@@ -264,3 +272,7 @@ func (s *summary) streamError(f *chunk.Facts, status int) {
 	e.InStream = true
 	s.streamErr = e
 }
+
+// reasoned reports whether the response showed the model reasoning: as
+// text, or as encrypted reasoning, which carries no text.
+func (s *summary) reasoned() bool { return s.reasoningSeen || s.encrypted }

@@ -119,7 +119,9 @@ func (o *oracle) record(round int, c *infermetrics.Call) {
 		base["error_type"] = c.ErrorType
 	}
 	secs := func(d time.Duration) float64 { return d.Seconds() }
-	o.observe(round, "gen_ai_client_operation_duration_seconds", base, durationBounds, secs(c.Duration))
+	// Duration and time to first token also carry the idle class.
+	idle := base.with("infermetrics_idle", c.Idle)
+	o.observe(round, "gen_ai_client_operation_duration_seconds", idle, durationBounds, secs(c.Duration))
 	if c.Stream && c.Chunks > 0 { // failed streams too: what they delivered
 		o.observe(round, "gen_ai_client_operation_time_to_first_chunk_seconds", base, durationBounds, secs(c.TimeToFirstChunk))
 		for i := 1; i < len(c.ChunkTimes); i++ {
@@ -127,7 +129,7 @@ func (o *oracle) record(round int, c *infermetrics.Call) {
 		}
 	}
 	if c.TokenChunks > 0 {
-		o.observe(round, "infermetrics_client_time_to_first_token_seconds", base, durationBounds, secs(c.TimeToFirstToken))
+		o.observe(round, "infermetrics_client_time_to_first_token_seconds", idle, durationBounds, secs(c.TimeToFirstToken))
 		o.observe(round, "infermetrics_client_max_chunk_gap_seconds", base, durationBounds, secs(c.MaxChunkGap))
 	}
 	if c.AnswerChunks > 0 {

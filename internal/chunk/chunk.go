@@ -65,6 +65,10 @@ type Facts struct {
 	Choices      int  // number of choice objects
 	ChoicesArray bool // a "choices" array was present (possibly empty)
 	HasReasoning bool // some choice carries reasoning text
+	// Encrypted is set when a choice carries reasoning as opaque data (a
+	// reasoning_details item of type reasoning.encrypted): evidence that the
+	// model reasoned, but no text, so by itself not a token.
+	Encrypted    bool
 	HasAnswer    bool // some choice carries content, refusal or tool call text
 	HasRefusal   bool
 	HasToolCall  bool
@@ -125,6 +129,7 @@ func (f *Facts) clear() {
 	f.ID, f.Model = nil, nil
 	f.Choices, f.ChoicesArray = 0, false
 	f.HasReasoning, f.HasAnswer, f.HasRefusal, f.HasToolCall, f.HasContent = false, false, false, false, false
+	f.Encrypted = false
 	f.NonBlank, f.ReasonString = false, false
 	f.FinishReason, f.FinishIndex, f.FinishCount = nil, -1, 0
 	f.Filtered, f.Error, f.ErrorRaw = false, false, nil
@@ -1016,7 +1021,9 @@ func (p *parser) part(i int, kind TextKind) (int, bool) {
 
 // details reads reasoning_details items: {"type":"reasoning.text","text":…},
 // {"type":"reasoning.summary","summary":…} or {"type":"reasoning.encrypted",
-// "data":…}. Encrypted data is evidence of reasoning but not text.
+// "data":…}. Encrypted data is evidence of reasoning but not text: it sets
+// Encrypted, not HasReasoning. A signature (Anthropic's, on an item whose
+// text is empty) is skipped like any other key.
 func (p *parser) details(i int) (int, bool) {
 	i, st := p.open(i, ']')
 	for st == more {
@@ -1052,7 +1059,7 @@ func (p *parser) detail(i int) (int, bool) {
 			var s []byte
 			s, j, ok = p.strField(v)
 			if len(s) > 0 {
-				p.f.HasReasoning = true
+				p.f.Encrypted = true
 			}
 		default:
 			j, ok = p.skip(v)

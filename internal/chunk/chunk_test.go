@@ -37,7 +37,19 @@ func TestParse(t *testing.T) {
 			}},
 		{"reasoning details only", `{"choices":[{"delta":{"reasoning_details":[{"type":"reasoning.encrypted","data":"xyz"}]}}]}`,
 			func(t *testing.T, f *Facts) {
-				if !f.HasReasoning || f.ReasonString || f.NSpans != 0 {
+				if f.HasReasoning || !f.Encrypted || f.ReasonString || f.NSpans != 0 {
+					t.Errorf("got %+v", f)
+				}
+			}},
+		{"signature only", `{"choices":[{"delta":{"content":"","reasoning_details":[{"type":"reasoning.text","signature":"EqsBCk","format":"anthropic-claude-v1","index":0}]}}]}`,
+			func(t *testing.T, f *Facts) {
+				if f.HasReasoning || f.Encrypted || f.HasAnswer || f.NSpans != 0 {
+					t.Errorf("got %+v", f)
+				}
+			}},
+		{"encrypted beside text", `{"choices":[{"delta":{"reasoning_details":[{"type":"reasoning.encrypted","data":"xyz"},{"type":"reasoning.summary","summary":"Plan"}]}}]}`,
+			func(t *testing.T, f *Facts) {
+				if !f.HasReasoning || !f.Encrypted || f.NSpans != 1 || string(f.Spans[0].Raw) != "Plan" {
 					t.Errorf("got %+v", f)
 				}
 			}},

@@ -605,7 +605,7 @@ func (p *refParser) detail(i int) (int, bool) {
 			var s []byte
 			s, j, ok = p.strField(v)
 			if len(s) > 0 {
-				p.f.HasReasoning = true
+				p.f.Encrypted = true // as the parser under test: evidence of reasoning, not text
 			}
 		default:
 			j, ok = p.skip(v)

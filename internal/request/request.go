@@ -1,5 +1,6 @@
 // Package request reads what infermetrics needs from a chat-completions
-// request body, and adds stream_options.include_usage to it.
+// request body (and the fields a Responses API body shares with it), and
+// adds stream_options.include_usage to it.
 package request
 
 import (
@@ -16,8 +17,12 @@ type Info struct {
 	Stream       bool
 	IncludeUsage bool // stream_options.include_usage is true
 
+	// MaxTokens is the output token limit; MaxTokensKey names the field
+	// that set it: max_completion_tokens (preferred when both are present),
+	// max_tokens, or max_output_tokens (the Responses API's).
 	MaxTokens        int64
 	HasMaxTokens     bool
+	MaxTokensKey     string
 	Temperature      float64
 	HasTemperature   bool
 	TopP             float64
@@ -29,6 +34,7 @@ type Info struct {
 	Seed             int64
 	HasSeed          bool
 	N                int64
+	HasN             bool // n was a number
 	Stop             []string
 
 	// OutputType is "json" when response_format asks for a JSON object or
@@ -61,10 +67,12 @@ func Parse(body []byte) Info {
 		case "stream_options":
 			in.IncludeUsage = v.Get("include_usage").Type == gjson.True
 		case "max_completion_tokens":
-			in.MaxTokens, in.HasMaxTokens = v.Int(), v.Type == gjson.Number
-		case "max_tokens":
-			if !in.HasMaxTokens {
-				in.MaxTokens, in.HasMaxTokens = v.Int(), v.Type == gjson.Number
+			if v.Type == gjson.Number {
+				in.MaxTokens, in.HasMaxTokens, in.MaxTokensKey = v.Int(), true, k.Str
+			}
+		case "max_tokens", "max_output_tokens":
+			if !in.HasMaxTokens && v.Type == gjson.Number {
+				in.MaxTokens, in.HasMaxTokens, in.MaxTokensKey = v.Int(), true, k.Str
 			}
 		case "temperature":
 			in.Temperature, in.HasTemperature = v.Float(), v.Type == gjson.Number
@@ -77,7 +85,7 @@ func Parse(body []byte) Info {
 		case "seed":
 			in.Seed, in.HasSeed = v.Int(), v.Type == gjson.Number
 		case "n":
-			in.N = v.Int()
+			in.N, in.HasN = v.Int(), v.Type == gjson.Number
 		case "stop":
 			if v.IsArray() {
 				for _, s := range v.Array() {

@@ -52,3 +52,31 @@ func TestIncludeUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxTokensKey(t *testing.T) {
+	tests := []struct {
+		body string
+		max  int64
+		key  string
+	}{
+		{`{"max_tokens":5}`, 5, "max_tokens"},
+		{`{"max_completion_tokens":100,"max_tokens":5}`, 100, "max_completion_tokens"},
+		{`{"max_tokens":5,"max_completion_tokens":100}`, 100, "max_completion_tokens"},
+		{`{"max_output_tokens":64}`, 64, "max_output_tokens"},
+		{`{"max_tokens":null}`, 0, ""},
+		{`{"max_completion_tokens":"400"}`, 0, ""},
+		{`{}`, 0, ""},
+	}
+	for _, tt := range tests {
+		in := Parse([]byte(tt.body))
+		if in.MaxTokens != tt.max || in.MaxTokensKey != tt.key || in.HasMaxTokens != (tt.key != "") {
+			t.Errorf("Parse(%s): got %d %q %v, want %d %q", tt.body, in.MaxTokens, in.MaxTokensKey, in.HasMaxTokens, tt.max, tt.key)
+		}
+	}
+	if in := Parse([]byte(`{"n":2}`)); !in.HasN || in.N != 2 {
+		t.Errorf("n: got %d %v, want 2 true", in.N, in.HasN)
+	}
+	if in := Parse([]byte(`{"n":null}`)); in.HasN {
+		t.Errorf("n null: HasN set")
+	}
+}
