@@ -65,8 +65,11 @@ func answer(ttft time.Duration, finish string, prompt, completion, reasoning int
 func cachedAnswer(ttft time.Duration, finish string, prompt, completion, reasoning, cached int) infermetricstest.Scenario {
 	return infermetricstest.Scenario{Events: []infermetricstest.Event{
 		infermetricstest.Role(),
-		infermetricstest.Content(text(100)).After(ttft),
-		infermetricstest.Content(text(100)).After(120 * ms),
+		// 750 bytes of "word ": 150 o200k tokens, what the usage below
+		// reports for the answers of this traffic (the usage audit holds
+		// reported tokens to the text).
+		infermetricstest.Content(text(375)).After(ttft),
+		infermetricstest.Content(text(375)).After(120 * ms),
 		infermetricstest.Finish(finish),
 		infermetricstest.Usage(infermetricstest.Tokens{Input: prompt, Output: completion, Reasoning: reasoning, CachedInput: cached}),
 		infermetricstest.Done(),
@@ -85,8 +88,8 @@ func thinking(model string, exhausted bool, prompt, completion, reasoning int) i
 	if !exhausted {
 		finish = "stop"
 		ev = append(ev,
-			infermetricstest.Content(text(150)).After(120*ms),
-			infermetricstest.Content(text(150)).After(120*ms))
+			infermetricstest.Content(text(625)).After(120*ms), // 250 answer tokens
+			infermetricstest.Content(text(625)).After(120*ms))
 	}
 	ev = append(ev,
 		infermetricstest.Finish(finish),
@@ -126,7 +129,7 @@ func script() []step {
 			want:   []attempt{{errorType: "server_error"}}},
 		{name: "fast not streamed", provider: "openai", model: "gpt-4o-mini",
 			script: []infermetricstest.Scenario{{Events: []infermetricstest.Event{
-				infermetricstest.Content(text(200)).After(100 * ms),
+				infermetricstest.Content(text(750)).After(100 * ms),
 				infermetricstest.Finish("stop"),
 				infermetricstest.Usage(infermetricstest.Tokens{Input: 300, Output: 150}),
 			}}},
