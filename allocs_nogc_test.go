@@ -1,6 +1,7 @@
 package infermetrics_test
 
 import (
+	"github.com/infermetrics/infermetrics/internal/benchload"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -49,7 +50,7 @@ func TestChunkPathAllocsNoGC(t *testing.T) {
 		if opts != nil {
 			ro = append(ro, infermetrics.Instrument(opts...))
 		}
-		c := newClient(streamTransport(n), ro...)
+		c := newClient(benchload.Stream(n), ro...)
 		p := benchParams("gpt-4o")
 		for range 3 { // warm-up: fill pools, grow buffers
 			benchRead(t, &c, &p)

@@ -12,11 +12,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
+	"github.com/infermetrics/infermetrics/internal/benchload"
 	"net/http"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -37,85 +36,6 @@ import (
 )
 
 // ---- workload --------------------------------------------------------------
-
-const benchChunkHead = `{"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_f9f4fb6dbf","choices":[`
-
-// sseBody builds a realistic OpenAI stream: a role chunk, n content chunks
-// (~250 bytes each), a finish chunk, a usage chunk and [DONE]. It has n+3
-// data events before [DONE].
-func sseBody(n int) []byte {
-	var b bytes.Buffer
-	ev := func(s string) { b.WriteString("data: "); b.WriteString(s); b.WriteString("\n\n") }
-	ev(benchChunkHead + `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"x8Fq"}`)
-	words := []string{" the", " quick", " brown", " fox", " jumps", " over", " lazy", " dog", ",", " and", ` \"quoted\"`, " caf\u00e9", "\\n"}
-	for i := 0; i < n; i++ {
-		ev(benchChunkHead + `{"index":0,"delta":{"content":"` + words[i%len(words)] + `"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"Qz3k` + strconv.Itoa(i%10) + `"}`)
-	}
-	ev(benchChunkHead + `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null,"obfuscation":"a1"}`)
-	ev(benchChunkHead + `],"usage":{"prompt_tokens":19,"completion_tokens":` + strconv.Itoa(n) + `,"total_tokens":` + strconv.Itoa(n+19) + `,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"obfuscation":"b2"}`)
-	ev("[DONE]")
-	return b.Bytes()
-}
-
-// jsonBody is a realistic ~1 KB non-streamed chat.completion.
-const jsonBody = `{
-  "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
-  "object": "chat.completion",
-  "created": 1741569952,
-  "model": "gpt-4o-2024-08-06",
-  "choices": [
-    {
-      "index": 0,
-      "message": {
-        "role": "assistant",
-        "content": "Go's garbage collector is a concurrent, tri-color mark-and-sweep collector. It runs alongside your program, marking reachable objects while goroutines keep executing, and only briefly stops the world to enable the write barrier and to finish marking. Memory that is not reachable is swept lazily as new allocations need space. The pacer decides when to start a cycle from GOGC and the memory limit, trading CPU for heap size.",
-        "refusal": null,
-        "annotations": []
-      },
-      "logprobs": null,
-      "finish_reason": "stop"
-    }
-  ],
-  "usage": {
-    "prompt_tokens": 23,
-    "completion_tokens": 88,
-    "total_tokens": 111,
-    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-    "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
-  },
-  "service_tier": "default",
-  "system_fingerprint": "fp_f9f4fb6dbf"
-}`
-
-// memTransport serves a pre-built body from memory on every request.
-type memTransport struct {
-	body        []byte
-	contentType string
-}
-
-func (t *memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-		_ = req.Body.Close()
-	}
-	h := make(http.Header, 1)
-	h.Set("Content-Type", t.contentType)
-	return &http.Response{
-		Status:        "200 OK",
-		StatusCode:    200,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(t.body)),
-		ContentLength: -1,
-		Request:       req,
-	}, nil
-}
-
-func streamTransport(n int) *memTransport {
-	return &memTransport{body: sseBody(n), contentType: "text/event-stream; charset=utf-8"}
-}
 
 func benchParams(model string) openai.ChatCompletionNewParams {
 	return openai.ChatCompletionNewParams{
@@ -206,7 +126,7 @@ func BenchmarkStream(b *testing.B) {
 	var rec *tracetest.SpanRecorder
 	for _, v := range variants(&rec) {
 		b.Run(v.name, func(b *testing.B) {
-			c := v.client(streamTransport(benchChunks))
+			c := v.client(benchload.Stream(benchChunks))
 			p := benchParams("gpt-4o")
 			if got := benchRead(b, &c, &p); got != benchChunks+3 {
 				b.Fatalf("read %d chunks, want %d", got, benchChunks+3)
@@ -265,7 +185,7 @@ func BenchmarkStreamRaw(b *testing.B) {
 		}},
 	} {
 		b.Run(v.name, func(b *testing.B) {
-			hc := &http.Client{Transport: v.rt(streamTransport(benchChunks))}
+			hc := &http.Client{Transport: v.rt(benchload.Stream(benchChunks))}
 			read := func() {
 				req, _ := http.NewRequest(http.MethodPost, "http://bench.invalid/v1/chat/completions", bytes.NewReader(reqBody))
 				req.Header.Set("Content-Type", "application/json")
@@ -310,7 +230,7 @@ func BenchmarkNonStream(b *testing.B) {
 	vs := variants(&rec)
 	for _, v := range vs[:5] { // the pipe+map baseline only concerns streams
 		b.Run(v.name, func(b *testing.B) {
-			c := v.client(&memTransport{body: []byte(jsonBody), contentType: "application/json"})
+			c := v.client(&benchload.Transport{Body: []byte(benchload.JSON), ContentType: "application/json"})
 			p := benchParams("gpt-4o")
 			p.StreamOptions = openai.ChatCompletionStreamOptionsParam{}
 			ctx := context.Background()
@@ -431,7 +351,7 @@ func TestChunkPathAllocs(t *testing.T) {
 		if opts != nil {
 			ro = append(ro, infermetrics.Instrument(opts...))
 		}
-		c := newClient(streamTransport(n), ro...)
+		c := newClient(benchload.Stream(n), ro...)
 		p := benchParams("gpt-4o")
 		for range 3 { // warm-up: fill pools, grow buffers
 			benchRead(t, &c, &p)

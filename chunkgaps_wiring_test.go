@@ -2,6 +2,7 @@ package infermetrics_test
 
 import (
 	"context"
+	"github.com/infermetrics/infermetrics/internal/benchload"
 	"slices"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func readStreams(t *testing.T, n int, reader *sdkmetric.ManualReader, opts ...in
 		infermetrics.WithMeterProvider(mp),
 		infermetrics.WithTracerProvider(tracenoop.NewTracerProvider()),
 		infermetrics.WithOnCall(func(c *infermetrics.Call) { times = append(times, slices.Clone(c.ChunkTimes)) }))
-	c := newClient(streamTransport(50), infermetrics.Instrument(opts...))
+	c := newClient(benchload.Stream(50), infermetrics.Instrument(opts...))
 	p := benchParams("gpt-4o")
 	for range n {
 		benchRead(t, &c, &p)
