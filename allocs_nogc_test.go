@@ -1,12 +1,12 @@
 package infermetrics_test
 
 import (
-	"github.com/infermetrics/infermetrics/internal/benchload"
 	"runtime"
 	"runtime/debug"
 	"testing"
 
 	"github.com/infermetrics/infermetrics"
+	"github.com/infermetrics/infermetrics/internal/benchload"
 	"github.com/openai/openai-go/v3/option"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"

@@ -2,12 +2,12 @@ package infermetrics_test
 
 import (
 	"context"
-	"github.com/infermetrics/infermetrics/internal/benchload"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/infermetrics/infermetrics"
+	"github.com/infermetrics/infermetrics/internal/benchload"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"

@@ -5,9 +5,16 @@ package benchload
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ChunkHead is the object start every chunk of the stream repeats.
@@ -81,4 +88,77 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // Stream returns a Transport serving SSE(n).
 func Stream(n int) *Transport {
 	return &Transport{Body: SSE(n), ContentType: "text/event-stream; charset=utf-8"}
+}
+
+// A Floor emits, through an OpenTelemetry SDK and no library code, what
+// one non-streamed call's telemetry is: a CLIENT span with the library's
+// attributes and events, and the same metric records. It is the SDK's own
+// cost of that telemetry, the floor no instrumentation can go below.
+type Floor struct {
+	tracer                 trace.Tracer
+	duration               metric.Float64Histogram
+	tokens                 metric.Int64Histogram
+	calls                  metric.Int64Counter
+	cost                   metric.Float64Counter
+	base                   []attribute.KeyValue
+	baseSet, input, output []metric.RecordOption
+	callSet                []metric.AddOption
+}
+
+// NewFloor builds the instruments once, as the library does.
+func NewFloor(tp trace.TracerProvider, mp metric.MeterProvider) (*Floor, error) {
+	meter := mp.Meter("floor")
+	f := &Floor{tracer: tp.Tracer("floor")}
+	var errs [4]error
+	f.duration, errs[0] = meter.Float64Histogram("duration")
+	f.tokens, errs[1] = meter.Int64Histogram("tokens")
+	f.calls, errs[2] = meter.Int64Counter("calls")
+	f.cost, errs[3] = meter.Float64Counter("cost")
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	f.base = []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", "chat"), attribute.String("gen_ai.provider.name", "openai"),
+		attribute.String("server.address", "api.openai.com"), attribute.Int("server.port", 443),
+		attribute.String("gen_ai.request.model", "gpt-4o"), attribute.String("gen_ai.response.model", "gpt-4o-2024-08-06"),
+	}
+	set := func(kv ...attribute.KeyValue) attribute.Set {
+		return attribute.NewSet(append(f.base[:len(f.base):len(f.base)], kv...)...)
+	}
+	rec := func(kv ...attribute.KeyValue) []metric.RecordOption {
+		return []metric.RecordOption{metric.WithAttributeSet(set(kv...))}
+	}
+	f.baseSet, f.input, f.output = rec(), rec(attribute.String("gen_ai.token.type", "input")), rec(attribute.String("gen_ai.token.type", "output"))
+	f.callSet = []metric.AddOption{metric.WithAttributeSet(set(attribute.Bool("infermetrics.useful", true)))}
+	return f, nil
+}
+
+// Emit emits one call's span and metrics.
+func (f *Floor) Emit(ctx context.Context) {
+	start := time.Now()
+	sctx, span := f.tracer.Start(ctx, "chat gpt-4o", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(f.base[:5]...))
+	span.SetAttributes(
+		attribute.Bool("gen_ai.request.stream", false), attribute.Int64("gen_ai.request.max_tokens", 256),
+		attribute.Float64("gen_ai.request.temperature", 0.2), attribute.Int("infermetrics.attempt", 1),
+	)
+	span.SetAttributes(
+		attribute.Int("http.response.status_code", 200), attribute.String("gen_ai.response.id", "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"),
+		f.base[5], attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}),
+		attribute.Int64("gen_ai.usage.input_tokens", 23), attribute.Int64("gen_ai.usage.output_tokens", 88),
+		attribute.Int64("gen_ai.usage.reasoning.output_tokens", 0), attribute.Int64("gen_ai.usage.cache_read.input_tokens", 0),
+		attribute.Bool("infermetrics.usage_estimated", false), attribute.Float64("infermetrics.output_tokens_per_second", 0),
+		attribute.Float64("infermetrics.consumer_time", 0.00001), attribute.Bool("infermetrics.useful", true),
+		attribute.Bool("infermetrics.price_known", true), attribute.Float64("infermetrics.cost", 0.0009375),
+	)
+	span.AddEvent("infermetrics.first_token", trace.WithTimestamp(start))
+	span.AddEvent("infermetrics.first_answer", trace.WithTimestamp(start))
+	span.End(trace.WithTimestamp(time.Now()))
+	mctx := context.WithoutCancel(sctx)
+	f.duration.Record(mctx, 0.1, f.baseSet...)
+	f.tokens.Record(mctx, 23, f.input...)
+	f.tokens.Record(mctx, 88, f.output...)
+	f.duration.Record(mctx, 0.1, f.baseSet...) // stands for time_to_first_token, _answer, speed
+	f.duration.Record(mctx, 0.1, f.baseSet...)
+	f.calls.Add(mctx, 1, f.callSet...)
+	f.cost.Add(mctx, 0.0009375, f.callSet...)
 }

@@ -14,20 +14,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/infermetrics/infermetrics/internal/benchload"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/infermetrics/infermetrics"
+	"github.com/infermetrics/infermetrics/internal/benchload"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -123,49 +119,11 @@ func main() {
 // the same attributes and events, and the same metric records.
 func floor(calls int) {
 	tp, mp := sdkProviders()
-	tracer := tp.Tracer("floor")
-	meter := mp.Meter("floor")
-	duration, _ := meter.Float64Histogram("duration")
-	tokens, _ := meter.Int64Histogram("tokens")
-	callc, _ := meter.Int64Counter("calls")
-	cost, _ := meter.Float64Counter("cost")
-	base := []attribute.KeyValue{
-		attribute.String("gen_ai.operation.name", "chat"), attribute.String("gen_ai.provider.name", "openai"),
-		attribute.String("server.address", "api.openai.com"), attribute.Int("server.port", 443),
-		attribute.String("gen_ai.request.model", "gpt-4o"), attribute.String("gen_ai.response.model", "gpt-4o-2024-08-06"),
+	f, err := benchload.NewFloor(tp, mp)
+	if err != nil {
+		panic(err)
 	}
-	set := func(kv ...attribute.KeyValue) []metric.RecordOption {
-		return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], kv...)...))}
-	}
-	baseSet, in, out := set(), set(attribute.String("gen_ai.token.type", "input")), set(attribute.String("gen_ai.token.type", "output"))
-	callSet := []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(append(base[:len(base):len(base)], attribute.Bool("infermetrics.useful", true))...))}
-	ctx := context.Background()
 	for range calls {
-		start := time.Now()
-		sctx, span := tracer.Start(ctx, "chat gpt-4o", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(base[:5]...))
-		span.SetAttributes(
-			attribute.Bool("gen_ai.request.stream", false), attribute.Int64("gen_ai.request.max_tokens", 256),
-			attribute.Float64("gen_ai.request.temperature", 0.2), attribute.Int("infermetrics.attempt", 1),
-		)
-		span.SetAttributes(
-			attribute.Int("http.response.status_code", 200), attribute.String("gen_ai.response.id", "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"),
-			base[5], attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}),
-			attribute.Int64("gen_ai.usage.input_tokens", 23), attribute.Int64("gen_ai.usage.output_tokens", 88),
-			attribute.Int64("gen_ai.usage.reasoning.output_tokens", 0), attribute.Int64("gen_ai.usage.cache_read.input_tokens", 0),
-			attribute.Bool("infermetrics.usage_estimated", false), attribute.Float64("infermetrics.output_tokens_per_second", 0),
-			attribute.Float64("infermetrics.consumer_time", 0.00001), attribute.Bool("infermetrics.useful", true),
-			attribute.Bool("infermetrics.price_known", true), attribute.Float64("infermetrics.cost", 0.0009375),
-		)
-		span.AddEvent("infermetrics.first_token", trace.WithTimestamp(start))
-		span.AddEvent("infermetrics.first_answer", trace.WithTimestamp(start))
-		span.End(trace.WithTimestamp(time.Now()))
-		mctx := context.WithoutCancel(sctx)
-		duration.Record(mctx, 0.1, baseSet...)
-		tokens.Record(mctx, 23, in...)
-		tokens.Record(mctx, 88, out...)
-		duration.Record(mctx, 0.1, baseSet...)
-		duration.Record(mctx, 0.1, baseSet...)
-		callc.Add(mctx, 1, callSet...)
-		cost.Add(mctx, 0.0009375, callSet...)
+		f.Emit(context.Background())
 	}
 }
