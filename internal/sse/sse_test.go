@@ -143,3 +143,41 @@ func TestFramerAllocs(t *testing.T) {
 type nopHandler struct{}
 
 func (nopHandler) Event(_, _ []byte, _ bool, _ int) {}
+
+// TestFramerIdle: Idle holds exactly between events, so a filter that
+// releases bytes while a framer is mid-event knows it did (strip.go).
+func TestFramerIdle(t *testing.T) {
+	tests := []struct {
+		fed  string
+		idle bool
+	}{
+		{"", true},
+		{"data: {}\n\n", true},
+		{": a comment\n", true},
+		{": a comm", false},
+		{"data: {}\n", false},
+		{"event: error\n", false},
+		{"data: {", false},
+		{"id: 7\n", true}, // a field that is not kept: nothing of it is held
+		{"data: " + strings.Repeat("x", 40) + "\n", false},
+		{"data: " + strings.Repeat("x", 40) + "\n\n", true},
+	}
+	for _, tt := range tests {
+		f := New(16)
+		f.Feed([]byte(tt.fed), nopHandler{})
+		if got := f.Idle(); got != tt.idle {
+			t.Errorf("after %q: Idle() = %v, want %v", tt.fed, got, tt.idle)
+		}
+	}
+}
+
+// TestFramerFootprint: the buffer grown for a large event is what
+// Footprint reports, so a pool can drop it.
+func TestFramerFootprint(t *testing.T) {
+	f := New(1 << 20)
+	f.Feed([]byte("data: "+strings.Repeat("x", 100000)+"\n\n"), nopHandler{})
+	f.Reset()
+	if n := f.Footprint(); n < 100000 {
+		t.Errorf("Footprint() = %d after a 100,000-byte event, want at least that", n)
+	}
+}
