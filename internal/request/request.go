@@ -37,8 +37,9 @@ type Info struct {
 	HasN             bool // n was a number
 	Stop             []string
 
-	// OutputType is "json" when response_format asks for a JSON object or
-	// schema, "text" when it asks for text, "" when absent.
+	// OutputType is "json" when response_format (the Responses API's
+	// text.format) asks for a JSON object or schema, "text" when it asks
+	// for text, "" when absent.
 	OutputType string
 	// NoReasoning is set when the request asked for no or minimal
 	// reasoning; NoReasoningBy names the switch that said so.
@@ -102,8 +103,14 @@ func Parse(body []byte) Info {
 			if v.Type == gjson.String && len(v.Str) <= 64 {
 				in.ServiceTier = v.Str
 			}
-		case "response_format":
-			switch v.Get("type").String() {
+		case "response_format", "text":
+			// Chat's response_format.type; the Responses API's
+			// text.format.type.
+			t := v.Get("type")
+			if k.Str == "text" {
+				t = v.Get("format.type")
+			}
+			switch t.String() {
 			case "json_object", "json_schema":
 				in.OutputType = "json"
 			case "text":
