@@ -65,7 +65,9 @@ func TestResponsesTelemetry(t *testing.T) {
 	tel := infermetricstest.NewTelemetry()
 	rt := &cannedTransport{status: 200, ctype: "text/event-stream", body: respStream(3), split: wholeReads}
 	c := newClient(rt, infermetrics.Instrument(tel.Options()...))
-	if n := readResponses(t, &c, respParams("gpt-5")); n != 7 {
+	p := respParams("gpt-5")
+	p.Conversation = responses.ResponseNewParamsConversationUnion{OfString: openai.String("conv_1")}
+	if n := readResponses(t, &c, p); n != 7 {
 		t.Fatalf("read %d events, want 7", n)
 	}
 	call := tel.LastCall()
@@ -93,6 +95,7 @@ func TestResponsesTelemetry(t *testing.T) {
 		"gen_ai.usage.reasoning.output_tokens": attribute.Int64Value(64),
 		"openai.response.service_tier":         attribute.StringValue("default"),
 		"gen_ai.response.finish_reasons":       attribute.StringSliceValue([]string{"stop"}),
+		"gen_ai.conversation.id":               attribute.StringValue("conv_1"),
 	}
 	for _, kv := range spans[0].Attributes() {
 		if w, ok := want[kv.Key]; ok {
@@ -123,6 +126,7 @@ func TestResponsesRequestUnchanged(t *testing.T) {
 	inst := &cannedTransport{status: 200, ctype: "text/event-stream", body: respStream(1), split: wholeReads}
 	ic := newClient(inst, infermetrics.Instrument(infermetrics.WithOnCall(func(*infermetrics.Call) {})))
 	readResponses(t, &ic, respParams("gpt-5"))
+
 	if len(plain.reqs) != 1 || len(inst.reqs) != 1 || !bytes.Equal(plain.reqs[0], inst.reqs[0]) {
 		t.Fatalf("request changed:\n%s\nwant\n%s", inst.reqs, plain.reqs)
 	}
@@ -137,7 +141,7 @@ func TestResponsesRequestUnchanged(t *testing.T) {
 func TestResponsesTransportPaths(t *testing.T) {
 	var calls []*infermetrics.Call
 	rt := infermetrics.NewTransport(&cannedTransport{status: 200, ctype: "application/json",
-		body: []byte(`{"id":"resp_2","object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"model":"gpt-5","output":[{"type":"message","content":[{"type":"output_text","text":"Par"}]}],"usage":{"input_tokens":5,"output_tokens":16}}`),
+		body:  []byte(`{"id":"resp_2","object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"model":"gpt-5","output":[{"type":"message","content":[{"type":"output_text","text":"Par"}]}],"usage":{"input_tokens":5,"output_tokens":16}}`),
 		split: wholeReads}, infermetrics.WithOnCall(func(c *infermetrics.Call) { calls = append(calls, c.Clone()) }))
 	for _, r := range []struct{ method, path string }{
 		{"POST", "/v1/responses"}, {"GET", "/v1/responses/resp_2"}, {"POST", "/v1/responses/resp_2/cancel"},

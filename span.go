@@ -42,6 +42,9 @@ func (in *instrumentation) startSpan(ctx context.Context, r *request.Info, c *Ca
 	if r.ServiceTier != "" {
 		attrs = append(attrs, attribute.String("openai.request.service_tier", r.ServiceTier))
 	}
+	if r.ConversationID != "" {
+		attrs = append(attrs, attribute.String("gen_ai.conversation.id", r.ConversationID))
+	}
 	if r.HasMaxTokens {
 		attrs = append(attrs, attribute.Int64("gen_ai.request.max_tokens", r.MaxTokens))
 	}

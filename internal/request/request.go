@@ -47,6 +47,10 @@ type Info struct {
 	NoReasoningBy string
 
 	ServiceTier string // service_tier, as requested
+
+	// ConversationID is the Responses API's conversation, as an id or an
+	// object's id.
+	ConversationID string
 }
 
 // Parse reads body. A body that is not a JSON object yields the zero Info.
@@ -98,6 +102,14 @@ func Parse(body []byte) Info {
 		case "reasoning_effort", "reasoning", "thinking", "enable_thinking", "chat_template_kwargs", "think":
 			if !in.NoReasoning {
 				in.NoReasoning, in.NoReasoningBy = noReasoning(k.Str, v)
+			}
+		case "conversation":
+			id := v
+			if v.IsObject() {
+				id = v.Get("id")
+			}
+			if id.Type == gjson.String && len(id.Str) <= 256 {
+				in.ConversationID = id.Str
 			}
 		case "service_tier":
 			if v.Type == gjson.String && len(v.Str) <= 64 {

@@ -87,6 +87,11 @@ func TestParseResponses(t *testing.T) {
 		in.OutputType != "json" || !in.NoReasoning || in.NoReasoningBy != "reasoning.effort=minimal" {
 		t.Errorf("got %+v", in)
 	}
+	for _, body := range []string{`{"conversation":"conv_1"}`, `{"conversation":{"id":"conv_1"}}`} {
+		if in := Parse([]byte(body)); in.ConversationID != "conv_1" {
+			t.Errorf("%s: conversation %q", body, in.ConversationID)
+		}
+	}
 	if in := Parse([]byte(`{"text":{"format":{"type":"text"}}}`)); in.OutputType != "text" {
 		t.Errorf("text format: got %q", in.OutputType)
 	}
