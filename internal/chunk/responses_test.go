@@ -364,7 +364,7 @@ func diffResponse(f *Facts, r *refFacts) string {
 	if f.Delta != r.delta || f.Final != r.final {
 		d = append(d, "delta or final kind")
 	}
-	if string(f.FinishReason) != r.finish {
+	if string([]rune(string(f.FinishReason))) != r.finish {
 		d = append(d, "finish "+string(f.FinishReason)+" != "+r.finish)
 	}
 	if f.Error != r.err || f.Image != r.image || f.Encrypted != r.encrypted {
