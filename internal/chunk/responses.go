@@ -692,6 +692,28 @@ func (p *parser) textPart(i int) (int, bool) {
 	return i, st == end
 }
 
+// EventName returns the type of a Responses API event from its SSE event
+// name or, when there is none, from the first "type" member among the
+// first bytes of its data, which may be cut short (an event too large to
+// read whole). It returns nil when neither names it.
+func EventName(event, data []byte) []byte {
+	if len(event) > 0 {
+		return event
+	}
+	head := data[:min(len(data), 256)]
+	const key = `"type":"`
+	i := bytes.Index(head, []byte(key))
+	if i < 0 {
+		return nil
+	}
+	name := head[i+len(key):]
+	j := bytes.IndexByte(name, '"')
+	if j < 0 {
+		return nil
+	}
+	return name[:j]
+}
+
 // ParseResponse reads a whole Responses API response object (the body of
 // a call that was not streamed) into f: its output items' text as spans,
 // FinishReason from its status, Usage, ServiceTier, and Error for a
