@@ -30,6 +30,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/infermetrics/infermetrics/internal/request"
@@ -91,6 +92,10 @@ type instrumentation struct {
 	inst       *instruments
 	prices     *priceBook
 	idle       idleTracker
+	// lastHost caches the provider of the host called last: a client
+	// talks to one host, and matching it against the table is a per-call
+	// cost.
+	lastHost atomic.Pointer[hostProvider]
 }
 
 func newInstrumentation(opts []Option) *instrumentation {
@@ -155,11 +160,15 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	c.ServerAddress, c.ServerPort = hostPort(req)
 	c.Provider = in.cfg.provider
 	if c.Provider == "" {
-		c.Provider = providerFor(c.ServerAddress)
+		c.Provider = in.provider(c.ServerAddress)
 	}
 	c.Attempt = 1
-	if n, err := strconv.Atoi(req.Header.Get("X-Stainless-Retry-Count")); err == nil && n >= 0 {
-		c.Attempt = n + 1
+	// openai-go sets the header canonically: read the map, not Get, which
+	// canonicalizes the key on every call.
+	if v := req.Header["X-Stainless-Retry-Count"]; len(v) > 0 {
+		if n, err := strconv.Atoi(v[0]); err == nil && n >= 0 {
+			c.Attempt = n + 1
+		}
 	}
 	ctx, span := in.startSpan(req.Context(), &o.req, c, raw)
 	if !span.IsRecording() && in.cfg.onCall == nil && !in.inst.enabled(ctx) {

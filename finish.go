@@ -45,7 +45,7 @@ func (o *observer) finish(err error, at time.Time) {
 			case o.responses:
 				s.sum.responseBody(&s.facts, c.StatusCode)
 			default:
-				s.sum.response(&s.facts, s.raw)
+				s.sum.response(&s.facts)
 			}
 		}
 	case kindError:

@@ -71,6 +71,18 @@ func providerFor(host string) string {
 	return "openai_compatible"
 }
 
+type hostProvider struct{ host, name string }
+
+// provider returns providerFor(host), from the cache of the last host.
+func (in *instrumentation) provider(host string) string {
+	if last := in.lastHost.Load(); last != nil && last.host == host {
+		return last.name
+	}
+	name := providerFor(host)
+	in.lastHost.Store(&hostProvider{host, name})
+	return name
+}
+
 // hostPort returns the server address and port of req.
 func hostPort(req *http.Request) (string, int) {
 	host := req.URL.Host

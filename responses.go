@@ -103,7 +103,7 @@ func (s *summary) responseFacts(f *chunk.Facts, status int) {
 	// Only the end says which tier served the response: the events
 	// before it echo the tier requested.
 	if len(f.Tier) > 0 {
-		s.tier = truncate(f.Tier, maxFinishBytes)
+		s.tier = decodedString(f.Tier, maxFinishBytes)
 	}
 	if s.toolCall && string(f.FinishReason) == "stop" {
 		f.FinishReason = finishToolCalls

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/infermetrics/infermetrics/internal/chunk"
-	"github.com/tidwall/gjson"
 )
 
 // A summary is what the chunks of one response added up to: counts, the
@@ -35,7 +34,6 @@ type summary struct {
 	streamErr                   *APIError
 	model, id                   []byte // decoded
 	tier, fingerprint           string
-	looked                      int    // chunks scanned for tier and fingerprint
 	answer, reasoning           []byte // decoded, up to maxTextBytes
 	answerBytes, reasonBytes    int    // escaped bytes received, all of them
 
@@ -107,10 +105,7 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 		return
 	}
 	s.identify(f)
-	if s.looked < maxServiceLooks && (s.tier == "" || s.fingerprint == "") {
-		s.looked++
-		s.serviceFields(data)
-	}
+	s.service(f)
 	s.encrypted = s.encrypted || f.Encrypted
 	if f.HasReasoning || f.HasAnswer {
 		s.token(f, t, o.before.Sub(o.start))
@@ -147,27 +142,28 @@ func (s *summary) token(f *chunk.Facts, t, before time.Duration) {
 	s.keepText(f)
 }
 
-// maxServiceLooks bounds the chunks of a stream scanned for service_tier
-// and system_fingerprint: providers that send them send them from the
-// first chunk, and the scan is not a per-chunk cost.
-const maxServiceLooks = 2
-
-// serviceFields keeps the top-level service_tier and system_fingerprint of
-// a chunk or body, once per call each.
-func (s *summary) serviceFields(data []byte) {
-	v := gjson.GetManyBytes(data, "service_tier", "system_fingerprint")
-	if s.tier == "" && v[0].Type == gjson.String {
-		s.tier = truncate(v[0].Str, maxFinishBytes)
+// service keeps the first service_tier and system_fingerprint a chunk or
+// body names, decoded: one string each per call.
+func (s *summary) service(f *chunk.Facts) {
+	if s.tier == "" && len(f.Tier) > 0 {
+		s.tier = decodedString(f.Tier, maxFinishBytes)
 	}
-	if s.fingerprint == "" && v[1].Type == gjson.String {
-		s.fingerprint = truncate(v[1].Str, maxFinishBytes*2)
+	if s.fingerprint == "" && len(f.Fingerprint) > 0 {
+		s.fingerprint = decodedString(f.Fingerprint, 2*maxFinishBytes)
 	}
 }
 
-// response takes the facts of a non-streamed response, whole in raw.
-func (s *summary) response(f *chunk.Facts, raw []byte) {
+// decodedString returns the escaped JSON string contents raw decoded and
+// cut to at most n bytes.
+func decodedString(raw []byte, n int) string {
+	var buf [4 * maxFinishBytes]byte
+	return truncate(appendDecoded(buf[:0], raw[:min(len(raw), 2*n)]), n)
+}
+
+// response takes the facts of a non-streamed response.
+func (s *summary) response(f *chunk.Facts) {
 	s.identify(f)
-	s.serviceFields(raw)
+	s.service(f)
 	s.encrypted = s.encrypted || f.Encrypted
 	if f.HasReasoning || f.HasAnswer {
 		s.keepText(f)

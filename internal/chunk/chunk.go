@@ -87,14 +87,17 @@ type Facts struct {
 	XGroqUsage   Usage
 	ObjectDone   bool // "object" is "chat.completion.done" (Perplexity)
 
+	// Tier and Fingerprint are the raw (escaped) top-level service_tier
+	// and system_fingerprint strings, nil if absent (a Responses API
+	// response has a tier and no fingerprint).
+	Tier, Fingerprint []byte
+
 	// Set by the Responses API readers only (responses.go). Delta is the
 	// kind of text a delta event carries, Final the kind a ".done" event
 	// repeats whole (0 for other events); Image is set when an image
-	// generation call delivered an image; Tier is the response's
-	// service_tier, raw.
+	// generation call delivered an image.
 	Delta, Final TextKind
 	Image        bool
-	Tier         []byte
 
 	Spans  [MaxSpans]Span
 	NSpans int
@@ -120,6 +123,7 @@ const maxPrefix = 384
 type prefix struct {
 	n          int    // length of b in use; 0 when none is kept
 	id, model  [2]int // ID and Model as offsets in b; [0] is -1 when nil
+	tier, fp   [2]int // Tier and Fingerprint, the same way
 	objectDone bool
 	b          [maxPrefix]byte
 }
@@ -147,7 +151,7 @@ func (f *Facts) clear() {
 	f.Usage.reset()
 	f.XGroqUsage.reset()
 	f.ObjectDone = false
-	f.Delta, f.Final, f.Image, f.Tier = 0, 0, false, nil
+	f.Delta, f.Final, f.Image, f.Tier, f.Fingerprint = 0, 0, false, nil, nil
 	for i := range min(n, MaxSpans) {
 		f.Spans[i] = Span{}
 	}
@@ -163,7 +167,7 @@ func (f *Facts) clear() {
 // facts are the same as without it.
 func Parse(b []byte, f *Facts) {
 	f.clear()
-	p := parser{b: b, f: f, id: -1, model: -1}
+	p := parser{b: b, f: f, id: -1, model: -1, tier: -1, fp: -1}
 	var i, st int
 	if r := &f.prev; r.n > 0 && len(b) >= r.n && string(b[:r.n]) == string(r.b[:r.n]) {
 		// The same members as last time, up to just after a comma (and
@@ -173,6 +177,12 @@ func Parse(b []byte, f *Facts) {
 		}
 		if r.model[0] >= 0 {
 			f.Model = b[r.model[0]:r.model[1]]
+		}
+		if r.tier[0] >= 0 {
+			f.Tier = b[r.tier[0]:r.tier[1]]
+		}
+		if r.fp[0] >= 0 {
+			f.Fingerprint = b[r.fp[0]:r.fp[1]]
 		}
 		f.ObjectDone = r.objectDone
 		p.reused = true
@@ -216,6 +226,14 @@ func (p *parser) keep(n int) {
 	if f.Model != nil {
 		r.model = [2]int{p.model, p.model + len(f.Model)}
 	}
+	r.tier = [2]int{-1, -1}
+	if f.Tier != nil {
+		r.tier = [2]int{p.tier, p.tier + len(f.Tier)}
+	}
+	r.fp = [2]int{-1, -1}
+	if f.Fingerprint != nil {
+		r.fp = [2]int{p.fp, p.fp + len(f.Fingerprint)}
+	}
 	r.objectDone = f.ObjectDone
 }
 
@@ -224,6 +242,7 @@ type parser struct {
 	f *Facts
 
 	id, model int  // offsets of f.ID and f.Model in b
+	tier, fp  int  // and of f.Tier and f.Fingerprint
 	reused    bool // the object's start came from f.prev
 }
 
@@ -478,6 +497,8 @@ const (
 	kRefusal
 	kToolCalls
 	kFunctionCall
+	kTier        // service_tier
+	kFingerprint // system_fingerprint
 )
 
 // topKey reads the key of a top-level member at b[i] and returns what it
@@ -530,12 +551,12 @@ func (p *parser) topKey(i int) (int, int, bool) {
 		case 's':
 			if len(b)-i > 21 && string(b[i:i+21]) == `"system_fingerprint":` {
 				if v, ok := p.value(i + 21); ok {
-					return kOther, v, true
+					return kFingerprint, v, true
 				}
 			}
 			if len(b)-i > 15 && string(b[i:i+15]) == `"service_tier":` {
 				if v, ok := p.value(i + 15); ok {
-					return kOther, v, true
+					return kTier, v, true
 				}
 			}
 		}
@@ -561,6 +582,10 @@ func (p *parser) topKey(i int) (int, int, bool) {
 		return kError, v, true
 	case "prompt_filter_results", "content_filter_results":
 		return kFilter, v, true
+	case "service_tier":
+		return kTier, v, true
+	case "system_fingerprint":
+		return kFingerprint, v, true
 	}
 	return kOther, v, true
 }
@@ -689,6 +714,12 @@ func (p *parser) top(i, st int) (int, bool) {
 			var s []byte
 			s, j, ok = p.strField(v)
 			f.ObjectDone = string(s) == "chat.completion.done"
+		case kTier:
+			f.Tier, j, ok = p.strField(v)
+			p.tier = v + 1
+		case kFingerprint:
+			f.Fingerprint, j, ok = p.strField(v)
+			p.fp = v + 1
 		case kChoices:
 			plain = false
 			if members > 0 {

@@ -241,6 +241,10 @@ func (p *refParser) top(i int) (int, bool) {
 			var s []byte
 			s, j, ok = p.strField(v)
 			f.ObjectDone = string(s) == "chat.completion.done"
+		case "service_tier":
+			f.Tier, j, ok = p.strField(v)
+		case "system_fingerprint":
+			f.Fingerprint, j, ok = p.strField(v)
 		case "choices":
 			// With duplicate keys the last one counts, as encoding/json
 			// decodes it.
