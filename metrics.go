@@ -290,7 +290,13 @@ func newCallSets(k setKey, draft bool) *callSets {
 		attrProvider.String(k.provider),
 		attrServerAddress.String(k.address),
 		attrServerPort.Int(k.port),
-		attrAPIType.String(k.api),
+	}
+	if k.api == APIResponses {
+		// Chat completions, the default, carry no openai.api.type: their
+		// series stay those of earlier releases, and each attribute costs
+		// every per-chunk record (time_per_output_chunk) about 300
+		// instructions in the SDK.
+		base = append(base, attrAPIType.String(k.api))
 	}
 	if k.requestModel != "" {
 		base = append(base, attrRequestModel.String(k.requestModel))
