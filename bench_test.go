@@ -24,6 +24,7 @@ import (
 	"github.com/infermetrics/infermetrics/internal/benchload"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -46,7 +47,12 @@ func benchParams(model string) openai.ChatCompletionNewParams {
 
 // benchRead reads one stream to its end and returns the chunks seen.
 func benchRead(tb testing.TB, c *openai.Client, p *openai.ChatCompletionNewParams) int {
-	s := c.Chat.Completions.NewStreaming(context.Background(), *p)
+	return countEvents(tb, c.Chat.Completions.NewStreaming(context.Background(), *p))
+}
+
+// countEvents reads s to its end, failing tb on an error, and returns the number
+// of events read.
+func countEvents[T any](tb testing.TB, s *ssestream.Stream[T]) int {
 	n := 0
 	for s.Next() {
 		_ = s.Current()

@@ -46,17 +46,7 @@ func respParams(model string) responses.ResponseNewParams {
 }
 
 func readResponses(tb testing.TB, c *openai.Client, p responses.ResponseNewParams) int {
-	s := c.Responses.NewStreaming(context.Background(), p)
-	n := 0
-	for s.Next() {
-		_ = s.Current()
-		n++
-	}
-	if err := s.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	_ = s.Close()
-	return n
+	return countEvents(tb, c.Responses.NewStreaming(context.Background(), p))
 }
 
 // A Responses API stream lands in the span and the metrics as a chat
