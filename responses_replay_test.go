@@ -840,6 +840,25 @@ func TestReplayResponsesJSON(t *testing.T) {
 			o := jsonOracle(t, raw, status)
 			agree(t, w, o, status, false)
 			checkJSON(t, raw, status, o, w)
+			if status >= 400 {
+				// The same error answering a streamed request.
+				t.Run("streamed request", func(t *testing.T) {
+					params := respParams(modelOf(o))
+					plain := readResponses(newClient(&cannedTransport{status: status, ctype: "application/json", body: raw, split: wholeReads}), params)
+					var got collect
+					view := readResponses(newClient(&cannedTransport{status: status, ctype: "application/json", body: raw, split: wholeReads},
+						infermetrics.Instrument(infermetrics.WithOnCall(got.hook))), params)
+					sameView(t, "HTTP error", view, plain)
+					if plain.err == "" {
+						t.Fatalf("status %d: the SDK returned no error", status)
+					}
+					calls := got.all()
+					if len(calls) != 1 {
+						t.Fatalf("got %d calls, want 1", len(calls))
+					}
+					checkCall(t, calls[0], o, w, status, true, false)
+				})
+			}
 		})
 	}
 }
@@ -1010,6 +1029,7 @@ func TestReplayResponsesVariants(t *testing.T) {
 	}
 	const text = "deepseek_deepseek-v4-flash_reasoning_text.sse"
 	const tool = "azure_gpt-5-mini_reasoning_summary_function_call.sse"
+	const multi = "azure_gpt-5-mini_reasoning_summary_multipart_text.sse"
 	base := respStreamTable[text]
 	toolBase := respStreamTable[tool]
 	with := func(w respWant, edit func(*respWant)) respWant { edit(&w); return w }
@@ -1116,6 +1136,51 @@ func TestReplayResponsesVariants(t *testing.T) {
 				return []sseFrame{frame(d)}
 			})
 		}, toolBase},
+		{"only .done events for one summary part of three", multi, func(t *testing.T, raw []byte) []byte {
+			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
+				if f.typ == "response.reasoning_summary_text.delta" && gjson.GetBytes(f.data, "summary_index").Int() == 1 {
+					return nil
+				}
+				return []sseFrame{f}
+			})
+		}, with(respStreamTable[multi], func(w *respWant) {
+			// Part 1's 100 deltas (99..198) are gone: its .done (now 99)
+			// is a token; the text deltas start at 205.
+			w.chunks, w.firstAnswer, w.tokens = 288, 205, 270
+		})},
+		{"refusal instead of text", text, func(t *testing.T, raw []byte) []byte {
+			toRefusal := func(d []byte, path string) []byte {
+				if gjson.GetBytes(d, path+".type").String() != "output_text" {
+					return d
+				}
+				d = set(t, d, path+".type", "refusal")
+				d = set(t, d, path+".refusal", gjson.GetBytes(d, path+".text").String())
+				d, _ = sjson.DeleteBytes(d, path+".text")
+				return d
+			}
+			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
+				d := f.data
+				switch f.typ {
+				case "response.output_text.delta":
+					d = set(t, d, "type", "response.refusal.delta")
+				case "response.output_text.done":
+					d = set(t, d, "type", "response.refusal.done")
+					d = set(t, d, "refusal", gjson.GetBytes(d, "text").String())
+					d, _ = sjson.DeleteBytes(d, "text")
+				case "response.content_part.added", "response.content_part.done":
+					d = toRefusal(d, "part")
+				case "response.output_item.done":
+					d = toRefusal(d, "item.content.0")
+				case "response.completed":
+					d = toRefusal(d, "response.output.1.content.0")
+				}
+				return []sseFrame{frame(d)}
+			})
+		}, with(base, func(w *respWant) {
+			// A refusal is an answer for TTFA, but not answer text: the
+			// call is empty_answer, as a chat refusal is.
+			w.flags = fEmpty
+		})},
 		{"cut off before the terminal event", text, func(t *testing.T, raw []byte) []byte {
 			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
 				if f.typ == "response.completed" {
