@@ -66,6 +66,9 @@ func overReported(s *summary, c *Call) bool {
 	if s.toolCall {
 		slack += auditToolSlack
 	}
+	if c.ReasoningTokens > 0 {
+		slack += reasoningGranularity
+	}
 	if !auditNeeded(reported, answerBytes+reasonBytes, slack) {
 		return false
 	}

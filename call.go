@@ -2,9 +2,10 @@ package infermetrics
 
 import "time"
 
-// A Call is the record of one HTTP attempt of a chat completion: what was
-// asked, when each part of the answer arrived, what it cost, and whether it
-// was what the application asked for.
+// A Call is the record of one HTTP attempt of a chat completion or a
+// Responses API call (see [Call.API]): what was asked, when each part of the
+// answer arrived, what it cost, and whether it was what the application
+// asked for.
 //
 // Durations are offsets from Start, measured on the monotonic clock; a zero
 // duration means the moment did not happen (no chunk, no token, no answer).
@@ -15,7 +16,8 @@ import "time"
 // that function returns: the library reuses it. Copy what you keep (the
 // Clone method copies it all).
 type Call struct {
-	// ResponseID is the response's id ("chatcmpl-…"), the first one seen.
+	// ResponseID is the response's id ("chatcmpl-…", "resp_…"), the first
+	// one seen.
 	ResponseID string
 	// RequestModel is the model named in the request body.
 	RequestModel string
@@ -27,6 +29,9 @@ type Call struct {
 	// ServerAddress and ServerPort identify the endpoint.
 	ServerAddress string
 	ServerPort    int
+	// API is the API called, as the openai.api.type attribute names it:
+	// [APIChatCompletions] or [APIResponses].
+	API string
 	// Stream reports whether the request asked for a streamed response.
 	Stream bool
 	// ServiceTier and SystemFingerprint are the response's service_tier
@@ -73,7 +78,12 @@ type Call struct {
 	// or arguments. Role-only chunks, empty strings, usage-only and
 	// filter-result chunks, encrypted reasoning (reasoning_details items of
 	// type reasoning.encrypted), signature-only deltas and SSE comments are
-	// not tokens.
+	// not tokens. For the Responses API, the events that carry tokens are
+	// the text deltas (output text, refusal, function call arguments,
+	// custom tool input, reasoning summary and reasoning text), an output
+	// item the application acts on being added (a function or custom tool
+	// call, an MCP approval request: its name), and the ".done" event of a
+	// text no delta carried (see the README).
 	TimeToFirstToken time.Duration
 	// TimeToFirstAnswer is when the first visible answer arrived: content,
 	// refusal or a tool call. Zero when there is none.
@@ -125,7 +135,12 @@ type Call struct {
 	OutputTokensPerSecond float64
 
 	// FinishReason is the finish reason of choice 0 (or of the first
-	// choice to finish), as the server sent it.
+	// choice to finish), as the server sent it. A Responses API call has
+	// no finish reason; its status is named as a chat completion's would
+	// be: "stop" for completed ("tool_calls" when the output holds a call
+	// the application acts on), "length" and "content_filter" for the
+	// incomplete reasons max_output_tokens and content_filter (any other
+	// reason as sent), "error" for failed.
 	FinishReason string
 	// FinishReasons lists the distinct finish reasons of all choices.
 	FinishReasons []string

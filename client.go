@@ -1,8 +1,9 @@
-// Package infermetrics measures LLM chat completions from inside the
-// application that calls them.
+// Package infermetrics measures LLM chat completions and responses from
+// inside the application that calls them.
 //
 // Add [Instrument] to an openai-go v3 client, or wrap any HTTP transport with
-// [NewTransport], and every chat completion, streamed or not, yields a span,
+// [NewTransport], and every chat completion or Responses API call, streamed
+// or not, yields a span,
 // metrics following the OpenTelemetry GenAI semantic conventions (v1.41), and
 // a [Call] record: per-chunk timing, token usage, cost and fidelity flags.
 // The application receives what it would have received without
@@ -10,8 +11,9 @@
 //
 //	client := openai.NewClient(option.WithAPIKey(key), infermetrics.Instrument())
 //
-// Only POST requests to a path ending in /chat/completions are measured;
-// other requests pass through untouched, and so do calls that nothing would
+// Only POST requests to a path ending in /chat/completions or /responses
+// are measured (the Responses API's WebSocket mode is not); other requests
+// pass through untouched, and so do calls that nothing would
 // observe: no span that records, no metric instrument that records and no
 // [WithOnCall] hook.
 //
@@ -106,16 +108,33 @@ func newInstrumentation(opts []Option) *instrumentation {
 	return in
 }
 
-// applies reports whether req is a chat completion.
-func applies(req *http.Request) bool {
-	return req.Method == http.MethodPost && req.URL != nil &&
-		strings.HasSuffix(strings.TrimRight(req.URL.Path, "/"), "/chat/completions")
+// The APIs the library measures, as the openai.api.type attribute names
+// them.
+const (
+	APIChatCompletions = "chat_completions" // POST …/chat/completions
+	APIResponses       = "responses"        // POST …/responses
+)
+
+// api returns which API req calls, or "" when it is not one the library
+// measures.
+func api(req *http.Request) string {
+	if req.Method != http.MethodPost || req.URL == nil {
+		return ""
+	}
+	switch p := strings.TrimRight(req.URL.Path, "/"); {
+	case strings.HasSuffix(p, "/chat/completions"):
+		return APIChatCompletions
+	case strings.HasSuffix(p, "/responses"):
+		return APIResponses
+	}
+	return ""
 }
 
 // roundTrip is one attempt: it reads the request's facts, sends it through
 // next, and wraps the response body so that reading it measures the call.
 func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
-	if !applies(req) || req.Body == nil || req.Body == http.NoBody {
+	kind := api(req)
+	if kind == "" || req.Body == nil || req.Body == http.NoBody {
 		return next(req)
 	}
 	if in.noopTracer && in.cfg.onCall == nil && !in.inst.enabled(req.Context()) {
@@ -129,6 +148,8 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	info := request.Parse(raw)
 	o := in.newObserver(info, raw)
 	c := &o.call
+	c.API = kind
+	o.responses = kind == APIResponses
 	c.RequestModel = info.Model
 	c.Stream = info.Stream
 	c.ServerAddress, c.ServerPort = hostPort(req)
@@ -149,7 +170,9 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 		return next(withBody(ctx, req, raw))
 	}
 	sent, strip := raw, false
-	if info.Stream && !info.IncludeUsage && in.cfg.inject {
+	// The Responses API always reports usage (and rejects
+	// stream_options.include_usage).
+	if kind == APIChatCompletions && info.Stream && !info.IncludeUsage && in.cfg.inject {
 		if b, ok := request.IncludeUsage(raw); ok {
 			sent, strip = b, true
 		}

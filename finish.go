@@ -34,10 +34,17 @@ func (o *observer) finish(err error, at time.Time) {
 	switch o.kind {
 	case kindJSON:
 		if err == nil && len(s.raw) > 0 {
-			chunk.Parse(s.raw, &s.facts)
-			if s.facts.Malformed {
-				s.sum.malformed = true
+			if o.responses {
+				chunk.ParseResponse(s.raw, &s.facts)
 			} else {
+				chunk.Parse(s.raw, &s.facts)
+			}
+			switch {
+			case s.facts.Malformed:
+				s.sum.malformed = true
+			case o.responses:
+				s.sum.responseBody(&s.facts, c.StatusCode)
+			default:
 				s.sum.response(&s.facts, s.raw)
 			}
 		}

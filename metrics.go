@@ -62,6 +62,7 @@ const (
 	attrServerPort       = attribute.Key("server.port")
 	attrErrorType        = attribute.Key("error.type")
 	attrIdle             = attribute.Key("infermetrics.idle")
+	attrAPIType          = attribute.Key("openai.api.type")
 	maxAttributeLength   = 256
 	otherValue           = "_OTHER"
 	operationChat        = "chat"
@@ -229,10 +230,10 @@ func (g *modelGuard) admit(name string) string {
 
 // setKey is what distinguishes the attribute sets of one call's metrics.
 type setKey struct {
-	provider, address, requestModel, responseModel, errorType string
-	serviceTier                                               string
-	port                                                      int
-	estimated                                                 bool
+	api, provider, address, requestModel, responseModel, errorType string
+	serviceTier                                                    string
+	port                                                           int
+	estimated                                                      bool
 }
 
 // callSets are the attribute sets recorded with one setKey, built once:
@@ -289,6 +290,7 @@ func newCallSets(k setKey, draft bool) *callSets {
 		attrProvider.String(k.provider),
 		attrServerAddress.String(k.address),
 		attrServerPort.Int(k.port),
+		attrAPIType.String(k.api),
 	}
 	if k.requestModel != "" {
 		base = append(base, attrRequestModel.String(k.requestModel))
@@ -361,6 +363,7 @@ func (m *instruments) record(ctx context.Context, c *Call) {
 	}
 
 	sets := m.sets.get(setKey{
+		api:           c.API,
 		provider:      c.Provider,
 		address:       c.ServerAddress,
 		port:          c.ServerPort,

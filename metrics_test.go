@@ -458,6 +458,7 @@ func TestMetrics(t *testing.T) {
 			"gen_ai.response.model": true, "server.address": true, "server.port": true, "error.type": true,
 			"gen_ai.token.type": true, "infermetrics.useful": true, "infermetrics.price_known": true,
 			"infermetrics.usage_estimated": true, "infermetrics.flag": true, "infermetrics.idle": true,
+			"openai.api.type": true,
 		}
 		ids := map[string]bool{}
 		for _, c := range calls {
@@ -479,6 +480,7 @@ func TestMetrics(t *testing.T) {
 				attribute.String("gen_ai.provider.name", "openai_compatible"),
 				attribute.String("server.address", otelHost),
 				attribute.Int("server.port", 80),
+				attribute.String("openai.api.type", "chat_completions"),
 			} {
 				if !hasAttrs(p.attrs, kv) {
 					t.Errorf("%s %v: missing %s=%v", p.metric, p.attrs.Encoded(attribute.DefaultEncoder()), kv.Key, kv.Value.Emit())

@@ -51,6 +51,9 @@ type observer struct {
 	// stripping is set, before the body is handed out, when the library
 	// injected include_usage and so removes the usage chunk (strip.go).
 	stripping bool
+	// responses is set when the attempt calls the Responses API: its
+	// events and body are read by responses.go.
+	responses bool
 
 	ended atomic.Bool // finish has run
 

@@ -71,6 +71,11 @@ func TestUsageImplausible(t *testing.T) {
 		{"zero output for reasoning", 0, 0, 0, 30, 0, true},
 		{"zero output, no text", 0, 0, 0, 0, 0, false},
 		{"unreported reasoning counted as answer", 30, 0, 40, 80, 20, false},
+		// Azure o4-mini (Responses API): "Olá!" (4 bytes) with 102 output
+		// tokens, 64 of them reasoning: hidden reasoning is reported in
+		// multiples of 64, the rest counted with the answer.
+		{"hidden reasoning's remainder", 102, 64, 4, 0, 2, false},
+		{"beyond the remainder", 64 + 4 + mismatchSlack + reasoningGranularity + 1, 64, 4, 0, 2, true},
 	}
 	for _, tt := range tests {
 		if got := usageImplausible(tt.output, tt.reasoning, tt.visible, tt.reasoningBytes, tt.tokenChunks); got != tt.want {

@@ -35,12 +35,15 @@ func (in *instrumentation) startSpan(ctx context.Context, r *request.Info, c *Ca
 		return ctx, span
 	}
 	attrs := make([]attribute.KeyValue, 0, 16)
-	attrs = append(attrs, attribute.String("openai.api.type", "chat_completions"))
+	attrs = append(attrs, attrAPIType.String(c.API))
 	if r.Stream {
 		attrs = append(attrs, attribute.Bool("gen_ai.request.stream", true))
 	}
 	if r.ServiceTier != "" {
 		attrs = append(attrs, attribute.String("openai.request.service_tier", r.ServiceTier))
+	}
+	if r.ConversationID != "" {
+		attrs = append(attrs, attribute.String("gen_ai.conversation.id", r.ConversationID))
 	}
 	if r.HasMaxTokens {
 		attrs = append(attrs, attribute.Int64("gen_ai.request.max_tokens", r.MaxTokens))
@@ -224,7 +227,16 @@ func endSpan(span trace.Span, c *Call, cfg *config) {
 
 // inputMessages returns the request's messages array as JSON, for capture.
 func inputMessages(body []byte) []byte {
-	return []byte(gjson.GetBytes(body, "messages").Raw)
+	if m := gjson.GetBytes(body, "messages"); m.Exists() {
+		return []byte(m.Raw)
+	}
+	// The Responses API's input: a string is one user message.
+	in := gjson.GetBytes(body, "input")
+	if in.Type == gjson.String {
+		b, _ := json.Marshal([]map[string]string{{"role": "user", "content": in.Str}})
+		return b
+	}
+	return []byte(in.Raw)
 }
 
 // outputMessages returns the answer in the conventions' output message

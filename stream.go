@@ -38,6 +38,12 @@ type summary struct {
 	looked                      int    // chunks scanned for tier and fingerprint
 	answer, reasoning           []byte // decoded, up to maxTextBytes
 	answerBytes, reasonBytes    int    // escaped bytes received, all of them
+
+	// The Responses API's (responses.go): deltaSeen[k] is set when a
+	// delta of text kind k arrived since the last ".done" of that kind;
+	// image when an image generation call delivered an image.
+	deltaSeen [chunk.Tool + 1]bool
+	image     bool
 }
 
 func (s *summary) reset() {
@@ -83,6 +89,10 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 		s.oversize = true
 		return
 	}
+	if o.responses {
+		o.responseEvent(typ, data, t)
+		return
+	}
 	f := &o.s.facts
 	chunk.Parse(data, f)
 	if f.Error || string(typ) == "error" {
@@ -100,19 +110,7 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 	}
 	s.encrypted = s.encrypted || f.Encrypted
 	if f.HasReasoning || f.HasAnswer {
-		if s.tokenChunks == 0 {
-			s.firstToken = t
-			s.beforeFirstToken = o.before.Sub(o.start)
-		}
-		s.tokenChunks++
-		s.lastToken = t
-		if f.HasAnswer {
-			if s.answerChunks == 0 {
-				s.firstAnswer = t
-			}
-			s.answerChunks++
-		}
-		s.keepText(f)
+		s.token(f, t, o.before.Sub(o.start))
 	}
 	s.ends(f)
 	if f.UsagePresent && usageValid(&f.Usage) {
@@ -126,6 +124,24 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 		// would fail to decode reaches the application, error and all.
 		o.s.strip.drop(start)
 	}
+}
+
+// token counts a chunk that carried generated text, arrived at t; before
+// is when the bytes read before it arrived.
+func (s *summary) token(f *chunk.Facts, t, before time.Duration) {
+	if s.tokenChunks == 0 {
+		s.firstToken = t
+		s.beforeFirstToken = before
+	}
+	s.tokenChunks++
+	s.lastToken = t
+	if f.HasAnswer {
+		if s.answerChunks == 0 {
+			s.firstAnswer = t
+		}
+		s.answerChunks++
+	}
+	s.keepText(f)
 }
 
 // maxServiceLooks bounds the chunks of a stream scanned for service_tier

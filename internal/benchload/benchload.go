@@ -20,13 +20,16 @@ import (
 // ChunkHead is the object start every chunk of the stream repeats.
 const ChunkHead = `{"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_f9f4fb6dbf","choices":[`
 
+// words are the streams' text deltas, escaped as JSON: plain, quoted,
+// non-ASCII and a newline.
+var words = []string{" the", " quick", " brown", " fox", " jumps", " over", " lazy", " dog", ",", " and", ` \"quoted\"`, " caf\u00e9", "\\n"}
+
 // SSE is a stream the shape OpenAI sends: a role chunk, n content
 // chunks of about 240 bytes, a finish chunk, a usage chunk and [DONE].
 func SSE(n int) []byte {
 	var b bytes.Buffer
 	ev := func(s string) { b.WriteString("data: "); b.WriteString(s); b.WriteString("\n\n") }
 	ev(ChunkHead + `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"x8Fq"}`)
-	words := []string{" the", " quick", " brown", " fox", " jumps", " over", " lazy", " dog", ",", " and", ` \"quoted\"`, " caf\u00e9", "\\n"}
 	for i := 0; i < n; i++ {
 		ev(ChunkHead + `{"index":0,"delta":{"content":"` + words[i%len(words)] + `"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"Qz3k` + strconv.Itoa(i%10) + `"}`)
 	}
@@ -35,6 +38,48 @@ func SSE(n int) []byte {
 	ev("[DONE]")
 	return b.Bytes()
 }
+
+// RespID and RespMsgID are the ids the Responses stream's events carry.
+const (
+	RespID    = "resp_0d00b8a9619b08b1006913a7c4e0e881a1a1b8d1f0dd0b6e4f"
+	RespMsgID = "msg_0d00b8a9619b08b1006913a7c5a40c81a18b0b5f7e2c1e9a3d"
+)
+
+// ResponsesSSE is a Responses API stream the shape OpenAI sends: created,
+// in_progress, the message item and its content part added, n output text
+// deltas of about 200 bytes, the text, part and item done, and completed
+// with the whole response and usage.
+func ResponsesSSE(n int) []byte {
+	var b bytes.Buffer
+	seq := 0
+	ev := func(typ, rest string) {
+		b.WriteString("event: " + typ + "\ndata: {\"type\":\"" + typ + "\",\"sequence_number\":" + strconv.Itoa(seq) + "," + rest + "}\n\n")
+		seq++
+	}
+	resp := func(status, output, usage string) string {
+		return `"response":{"id":"` + RespID + `","object":"response","created_at":1762895812,"status":"` + status + `","background":false,"error":null,"incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":"gpt-4o-2024-08-06","output":[` + output + `],"parallel_tool_calls":true,"previous_response_id":null,"service_tier":"default","store":true,"temperature":1.0,"text":{"format":{"type":"text"},"verbosity":"medium"},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":` + usage + `,"user":null,"metadata":{}}`
+	}
+	ev("response.created", resp("in_progress", "", "null"))
+	ev("response.in_progress", resp("in_progress", "", "null"))
+	ev("response.output_item.added", `"output_index":0,"item":{"id":"`+RespMsgID+`","type":"message","status":"in_progress","content":[],"role":"assistant"}`)
+	ev("response.content_part.added", `"item_id":"`+RespMsgID+`","output_index":0,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}`)
+	var text bytes.Buffer
+	for i := 0; i < n; i++ {
+		w := words[i%len(words)]
+		text.WriteString(w)
+		ev("response.output_text.delta", `"item_id":"`+RespMsgID+`","output_index":0,"content_index":0,"delta":"`+w+`","logprobs":[],"obfuscation":"Qz3k`+strconv.Itoa(i%10)+`"`)
+	}
+	ev("response.output_text.done", `"item_id":"`+RespMsgID+`","output_index":0,"content_index":0,"text":"`+text.String()+`","logprobs":[]`)
+	part := `{"type":"output_text","annotations":[],"logprobs":[],"text":"` + text.String() + `"}`
+	ev("response.content_part.done", `"item_id":"`+RespMsgID+`","output_index":0,"content_index":0,"part":`+part)
+	item := `{"id":"` + RespMsgID + `","type":"message","status":"completed","content":[` + part + `],"role":"assistant"}`
+	ev("response.output_item.done", `"output_index":0,"item":`+item)
+	ev("response.completed", resp("completed", item, `{"input_tokens":19,"input_tokens_details":{"cached_tokens":0},"output_tokens":`+strconv.Itoa(n)+`,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":`+strconv.Itoa(n+19)+`}`))
+	return b.Bytes()
+}
+
+// ResponsesEvents is the number of events ResponsesSSE(n) holds.
+func ResponsesEvents(n int) int { return n + 8 }
 
 // JSON is a ~1 KB non-streamed chat.completion.
 const JSON = `{
@@ -83,6 +128,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Status: "200 OK", StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, Body: io.NopCloser(bytes.NewReader(t.Body)), ContentLength: -1, Request: req,
 	}, nil
+}
+
+// ResponsesStream returns a Transport serving ResponsesSSE(n).
+func ResponsesStream(n int) *Transport {
+	return &Transport{Body: ResponsesSSE(n), ContentType: "text/event-stream; charset=utf-8"}
 }
 
 // Stream returns a Transport serving SSE(n).

@@ -21,6 +21,7 @@ import (
 	"github.com/infermetrics/infermetrics/internal/benchload"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -43,7 +44,7 @@ func sdkProviders() (*sdktrace.TracerProvider, *sdkmetric.MeterProvider) {
 }
 
 func main() {
-	mode := flag.String("mode", "stream", "stream or nonstream")
+	mode := flag.String("mode", "stream", "stream, nonstream or responses (a Responses API stream)")
 	variant := flag.String("variant", "plain", "plain, hook (no-op providers and a WithOnCall hook), sdk (real SDK, always sampled), sdk-gaps (sdk with a ChunkGaps producer), floor (nonstream: the SDK alone emitting the same telemetry)")
 	calls := flag.Int("calls", 1, "calls to make")
 	chunks := flag.Int("chunks", 1000, "content chunks per stream")
@@ -54,8 +55,11 @@ func main() {
 		return
 	}
 	var rt http.RoundTripper = &benchload.Transport{Body: []byte(benchload.JSON), ContentType: "application/json"}
-	if *mode == "stream" {
+	switch *mode {
+	case "stream":
 		rt = benchload.Stream(*chunks)
+	case "responses":
+		rt = benchload.ResponsesStream(*chunks)
 	}
 	opts := []option.RequestOption{
 		option.WithBaseURL("http://bench.invalid/v1"),
@@ -90,6 +94,26 @@ func main() {
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Explain Go's garbage collector in one paragraph.")},
 	}
 	ctx := context.Background()
+	if *mode == "responses" {
+		p := responses.ResponseNewParams{
+			Model: "gpt-4o",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Explain Go's garbage collector in one paragraph.")},
+		}
+		for range *calls {
+			s := client.Responses.NewStreaming(ctx, p)
+			n := 0
+			for s.Next() {
+				_ = s.Current()
+				n++
+			}
+			if err := s.Err(); err != nil || n != benchload.ResponsesEvents(*chunks) {
+				fmt.Fprintf(os.Stderr, "responses: %d events, err %v\n", n, err)
+				os.Exit(1)
+			}
+			_ = s.Close()
+		}
+		return
+	}
 	for range *calls {
 		if *mode == "stream" {
 			params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}

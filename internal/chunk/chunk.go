@@ -86,8 +86,18 @@ type Facts struct {
 	XGroqPresent bool // x_groq.usage was present
 	XGroqUsage   Usage
 	ObjectDone   bool // "object" is "chat.completion.done" (Perplexity)
-	Spans        [MaxSpans]Span
-	NSpans       int
+
+	// Set by the Responses API readers only (responses.go). Delta is the
+	// kind of text a delta event carries, Final the kind a ".done" event
+	// repeats whole (0 for other events); Image is set when an image
+	// generation call delivered an image; Tier is the response's
+	// service_tier, raw.
+	Delta, Final TextKind
+	Image        bool
+	Tier         []byte
+
+	Spans  [MaxSpans]Span
+	NSpans int
 
 	// prev is the start of the previous object Parse read into f, kept to
 	// skip the same bytes in the next one.
@@ -137,6 +147,7 @@ func (f *Facts) clear() {
 	f.Usage.reset()
 	f.XGroqUsage.reset()
 	f.ObjectDone = false
+	f.Delta, f.Final, f.Image, f.Tier = 0, 0, false, nil
 	for i := range min(n, MaxSpans) {
 		f.Spans[i] = Span{}
 	}

@@ -37,8 +37,9 @@ type Info struct {
 	HasN             bool // n was a number
 	Stop             []string
 
-	// OutputType is "json" when response_format asks for a JSON object or
-	// schema, "text" when it asks for text, "" when absent.
+	// OutputType is "json" when response_format (the Responses API's
+	// text.format) asks for a JSON object or schema, "text" when it asks
+	// for text, "" when absent.
 	OutputType string
 	// NoReasoning is set when the request asked for no or minimal
 	// reasoning; NoReasoningBy names the switch that said so.
@@ -46,6 +47,10 @@ type Info struct {
 	NoReasoningBy string
 
 	ServiceTier string // service_tier, as requested
+
+	// ConversationID is the Responses API's conversation, as an id or an
+	// object's id.
+	ConversationID string
 }
 
 // Parse reads body. A body that is not a JSON object yields the zero Info.
@@ -98,12 +103,26 @@ func Parse(body []byte) Info {
 			if !in.NoReasoning {
 				in.NoReasoning, in.NoReasoningBy = noReasoning(k.Str, v)
 			}
+		case "conversation":
+			id := v
+			if v.IsObject() {
+				id = v.Get("id")
+			}
+			if id.Type == gjson.String && len(id.Str) <= 256 {
+				in.ConversationID = id.Str
+			}
 		case "service_tier":
 			if v.Type == gjson.String && len(v.Str) <= 64 {
 				in.ServiceTier = v.Str
 			}
-		case "response_format":
-			switch v.Get("type").String() {
+		case "response_format", "text":
+			// Chat's response_format.type; the Responses API's
+			// text.format.type.
+			t := v.Get("type")
+			if k.Str == "text" {
+				t = v.Get("format.type")
+			}
+			switch t.String() {
 			case "json_object", "json_schema":
 				in.OutputType = "json"
 			case "text":

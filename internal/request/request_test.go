@@ -80,3 +80,19 @@ func TestMaxTokensKey(t *testing.T) {
 		t.Errorf("n null: HasN set")
 	}
 }
+
+func TestParseResponses(t *testing.T) {
+	in := Parse([]byte(`{"model":"gpt-5","input":"hi","stream":true,"max_output_tokens":64,"text":{"format":{"type":"json_schema","name":"x","schema":{}}},"reasoning":{"effort":"minimal"}}`))
+	if in.Model != "gpt-5" || !in.Stream || in.MaxTokens != 64 || in.MaxTokensKey != "max_output_tokens" ||
+		in.OutputType != "json" || !in.NoReasoning || in.NoReasoningBy != "reasoning.effort=minimal" {
+		t.Errorf("got %+v", in)
+	}
+	for _, body := range []string{`{"conversation":"conv_1"}`, `{"conversation":{"id":"conv_1"}}`} {
+		if in := Parse([]byte(body)); in.ConversationID != "conv_1" {
+			t.Errorf("%s: conversation %q", body, in.ConversationID)
+		}
+	}
+	if in := Parse([]byte(`{"text":{"format":{"type":"text"}}}`)); in.OutputType != "text" {
+		t.Errorf("text format: got %q", in.OutputType)
+	}
+}

@@ -93,15 +93,20 @@ const (
 // shorter, form.
 //
 // Images, audio, files and other parts that are not text are not counted, so
-// a request carrying them costs more than the estimate. CountMessages returns
-// 0 if requestBody is not valid JSON or has no messages array.
+// a request carrying them costs more than the estimate.
+//
+// A Responses API request has input instead of messages: a string, counted
+// as one user message, or an array of items, counted as messages (their
+// content parts of type "input_text" or "output_text" count as text), and
+// instructions, counted as a system message. CountMessages returns 0 if
+// requestBody is not valid JSON or has neither.
 func CountMessages(requestBody []byte) int {
 	if !gjson.ValidBytes(requestBody) {
 		return 0
 	}
 	messages := gjson.GetBytes(requestBody, "messages")
 	if !messages.IsArray() {
-		return 0
+		return countInput(requestBody)
 	}
 	n := tokensPerReply
 	messages.ForEach(func(_, msg gjson.Result) bool {
@@ -110,10 +115,40 @@ func CountMessages(requestBody []byte) int {
 		}
 		return true
 	})
+	return n + countTools(requestBody)
+}
+
+// countTools counts a request's tools definitions as compact JSON.
+func countTools(requestBody []byte) int {
 	if tools := gjson.GetBytes(requestBody, "tools"); tools.IsArray() {
-		n += count(gjson.Get(tools.Raw, "@ugly").Raw)
+		return count(gjson.Get(tools.Raw, "@ugly").Raw)
 	}
-	return n
+	return 0
+}
+
+// countInput counts a Responses API request's instructions and input.
+func countInput(requestBody []byte) int {
+	v := gjson.GetManyBytes(requestBody, "input", "instructions")
+	input, instructions := v[0], v[1]
+	if !input.Exists() && !instructions.Exists() {
+		return 0
+	}
+	n := tokensPerReply
+	if instructions.Type == gjson.String {
+		n += tokensPerMessage + count("system") + count(instructions.Str)
+	}
+	switch {
+	case input.Type == gjson.String:
+		n += tokensPerMessage + count("user") + count(input.Str)
+	case input.IsArray():
+		input.ForEach(func(_, item gjson.Result) bool {
+			if item.IsObject() {
+				n += tokensPerMessage + countMessage(item)
+			}
+			return true
+		})
+	}
+	return n + countTools(requestBody)
 }
 
 // countMessage returns the tokens of the fields of one chat message.
@@ -130,7 +165,8 @@ func countMessage(msg gjson.Result) int {
 				n += count(value.Str)
 			} else if value.IsArray() {
 				value.ForEach(func(_, part gjson.Result) bool {
-					if part.Get("type").String() == "text" {
+					switch part.Get("type").String() {
+					case "text", "input_text", "output_text":
 						n += count(part.Get("text").String())
 					}
 					return true

@@ -244,3 +244,28 @@ func BenchmarkFirstCount(b *testing.B) {
 	b.ReportMetric(ns/float64(b.N), "init-ns")
 	b.ReportMetric(alloc/float64(b.N), "init-B")
 }
+
+// A Responses API request counts as the chat request that says the same:
+// instructions as a system message, a string input as a user message, and
+// input items as messages, with input_text parts as text.
+func TestCountMessagesResponses(t *testing.T) {
+	tests := []struct{ name, responses, chat string }{
+		{"string input", `{"model":"m","input":"What is the capital of France?"}`,
+			`{"messages":[{"role":"user","content":"What is the capital of France?"}]}`},
+		{"instructions", `{"instructions":"Answer in French.","input":"Capital of Italy?"}`,
+			`{"messages":[{"role":"system","content":"Answer in French."},{"role":"user","content":"Capital of Italy?"}]}`},
+		{"items and parts", `{"input":[{"role":"user","content":[{"type":"input_text","text":"Describe"},{"type":"input_image","image_url":"x"}]},{"role":"assistant","content":[{"type":"output_text","text":"A cat."}]}]}`,
+			`{"messages":[{"role":"user","content":[{"type":"text","text":"Describe"}]},{"role":"assistant","content":"A cat."}]}`},
+		{"tools", `{"input":"hi","tools":[{"type":"function","name":"f","parameters":{}}]}`,
+			`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","name":"f","parameters":{}}]}`},
+	}
+	for _, tt := range tests {
+		got, want := CountMessages([]byte(tt.responses)), CountMessages([]byte(tt.chat))
+		if got != want || got == 0 {
+			t.Errorf("%s: %d, want %d (the chat request's)", tt.name, got, want)
+		}
+	}
+	if n := CountMessages([]byte(`{"model":"m"}`)); n != 0 {
+		t.Errorf("no input: %d, want 0", n)
+	}
+}

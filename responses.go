@@ -1,0 +1,81 @@
+package infermetrics
+
+import (
+	"time"
+
+	"github.com/infermetrics/infermetrics/internal/chunk"
+)
+
+// This file reads the Responses API (POST …/responses) into the same
+// summary a chat completion fills: its events one at a time as the
+// application reads them, or its whole body.
+
+// finishToolCalls is the finish reason of a completed response whose
+// output holds a call the application acts on.
+var finishToolCalls = []byte("tool_calls")
+
+// responseEvent handles one Responses API event, arrived at t: the
+// per-event hot path of that API, as the rest of Event is for chat
+// chunks. The caller holds o.mu.
+func (o *observer) responseEvent(typ, data []byte, t time.Duration) {
+	s := &o.s.sum
+	f := &o.s.facts
+	chunk.ParseResponseEvent(typ, data, f)
+	if f.Malformed {
+		s.malformed = true
+		return
+	}
+	token := f.HasReasoning || f.HasAnswer
+	if k := f.Final; k != 0 {
+		// A ".done" event repeats the text its deltas carried; only a
+		// provider that sent no deltas delivers the text in it.
+		token = token && !s.deltaSeen[k]
+		s.deltaSeen[k] = false
+	} else if k := f.Delta; k != 0 && token {
+		s.deltaSeen[k] = true
+	}
+	if token {
+		s.token(f, t, o.before.Sub(o.start))
+	}
+	s.responseFacts(f, o.call.StatusCode)
+	if f.FinishReason != nil {
+		// The terminal event: the response is complete, whatever follows
+		// it ([DONE], or nothing).
+		o.finish(nil, o.now)
+	}
+}
+
+// responseBody takes the facts of a whole, non-streamed response.
+func (s *summary) responseBody(f *chunk.Facts, status int) {
+	if f.HasReasoning || f.HasAnswer {
+		s.keepText(f)
+	}
+	s.responseFacts(f, status)
+}
+
+// responseFacts takes what an event or a body says besides its text and
+// timing: identity, tier, reasoning and images, the end, usage, an error.
+func (s *summary) responseFacts(f *chunk.Facts, status int) {
+	s.identify(f)
+	s.encrypted = s.encrypted || f.Encrypted
+	s.image = s.image || f.Image
+	s.toolCall = s.toolCall || f.HasToolCall
+	if f.Error {
+		s.streamError(f, status)
+	}
+	if f.FinishReason == nil {
+		return
+	}
+	// Only the end says which tier served the response: the events
+	// before it echo the tier requested.
+	if len(f.Tier) > 0 {
+		s.tier = truncate(f.Tier, maxFinishBytes)
+	}
+	if s.toolCall && string(f.FinishReason) == "stop" {
+		f.FinishReason = finishToolCalls
+	}
+	s.ends(f)
+	if f.UsagePresent && usageValid(&f.Usage) {
+		s.usage, s.usageSeen = f.Usage, true
+	}
+}
