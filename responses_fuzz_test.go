@@ -122,11 +122,11 @@ func FuzzResponsesTransparency(f *testing.F) {
 // Responses body delivered in reads of the fuzzed split.
 func checkResponsesStream(t *testing.T, body []byte, split uint16) {
 	params := respParams("gpt-5-mini")
-	plain := readResponses(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), params)
+	plain := readRespEvents(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: split}), params)
 
 	var calls collect
 	rt := &cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: split}
-	got := readResponses(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), params)
+	got := readRespEvents(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(calls.hook))), params)
 
 	if got.err != plain.err {
 		t.Fatalf("error: instrumented %q, plain %q", got.err, plain.err)

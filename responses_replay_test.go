@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,14 +36,6 @@ import (
 // responsesDir holds the recorded Responses API bodies, under streamsDir.
 const responsesDir = "responses"
 
-// respParams is the request of these tests: a one-line input to model.
-func respParams(model string) responses.ResponseNewParams {
-	return responses.ResponseNewParams{
-		Model: model,
-		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hello")},
-	}
-}
-
 // respStreamResult is what an application saw of a Responses stream: the
 // raw JSON of every event, in order, and the error the stream ended with.
 type respStreamResult struct {
@@ -52,9 +43,9 @@ type respStreamResult struct {
 	err    string
 }
 
-// readResponses is readStream for client.Responses.NewStreaming (a new
+// readRespEvents is readStream for client.Responses.NewStreaming (a new
 // helper: readStream is typed to chat completion chunks).
-func readResponses(client openai.Client, params responses.ResponseNewParams) respStreamResult {
+func readRespEvents(client openai.Client, params responses.ResponseNewParams) respStreamResult {
 	s := client.Responses.NewStreaming(context.Background(), params)
 	var r respStreamResult
 	for s.Next() {
@@ -173,16 +164,6 @@ func (b *pacedBody) Close() error { return nil }
 
 // paceGap separates the arrivals of paced events.
 const paceGap = time.Millisecond
-
-// callAPI returns the Call's API field. It is read by reflection so that
-// these tests compile before the field exists.
-func callAPI(c *infermetrics.Call) (string, bool) {
-	f := reflect.ValueOf(c).Elem().FieldByName("API")
-	if !f.IsValid() || f.Kind() != reflect.String {
-		return "", false
-	}
-	return f.String(), true
-}
 
 // textKinds maps the event types that carry generated text to their kind
 // ("text", "refusal", "tool", "reason"), whether the event is a delta, and
@@ -617,10 +598,8 @@ func agree(t *testing.T, w respWant, o *respOracle, status int, stream bool) {
 // map to event indexes.
 func checkCall(t *testing.T, c *infermetrics.Call, o *respOracle, w respWant, status int, stream, paced bool) {
 	t.Helper()
-	if api, ok := callAPI(c); !ok {
-		t.Errorf("Call has no API field yet")
-	} else if api != "responses" {
-		t.Errorf("API: got %q, want %q", api, "responses")
+	if c.API != infermetrics.APIResponses {
+		t.Errorf("API: got %q, want %q", c.API, "responses")
 	}
 	if c.Stream != stream {
 		t.Errorf("Stream: got %v, want %v", c.Stream, stream)
@@ -759,11 +738,11 @@ func checkCall(t *testing.T, c *infermetrics.Call, o *respOracle, w respWant, st
 func replayStream(t *testing.T, raw []byte, model string) (whole, paced *infermetrics.Call, plain respStreamResult) {
 	t.Helper()
 	params := respParams(model)
-	plain = readResponses(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: raw, split: wholeReads}), params)
+	plain = readRespEvents(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: raw, split: wholeReads}), params)
 
 	run := func(rt http.RoundTripper) (*infermetrics.Call, respStreamResult) {
 		var got collect
-		view := readResponses(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(got.hook))), params)
+		view := readRespEvents(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(got.hook))), params)
 		calls := got.all()
 		if len(calls) != 1 {
 			t.Fatalf("got %d calls, want 1", len(calls))
@@ -844,9 +823,9 @@ func TestReplayResponsesJSON(t *testing.T) {
 				// The same error answering a streamed request.
 				t.Run("streamed request", func(t *testing.T) {
 					params := respParams(modelOf(o))
-					plain := readResponses(newClient(&cannedTransport{status: status, ctype: "application/json", body: raw, split: wholeReads}), params)
+					plain := readRespEvents(newClient(&cannedTransport{status: status, ctype: "application/json", body: raw, split: wholeReads}), params)
 					var got collect
-					view := readResponses(newClient(&cannedTransport{status: status, ctype: "application/json", body: raw, split: wholeReads},
+					view := readRespEvents(newClient(&cannedTransport{status: status, ctype: "application/json", body: raw, split: wholeReads},
 						infermetrics.Instrument(infermetrics.WithOnCall(got.hook))), params)
 					sameView(t, "HTTP error", view, plain)
 					if plain.err == "" {
@@ -1310,9 +1289,9 @@ func TestResponsesScriptedTiming(t *testing.T) {
 		rt.at = append(rt.at, s.at)
 		body = append(body, f.raw...)
 	}
-	plain := readResponses(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: wholeReads}), respParams(model))
+	plain := readRespEvents(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: wholeReads}), respParams(model))
 	var got collect
-	view := readResponses(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(got.hook))), respParams(model))
+	view := readRespEvents(newClient(rt, infermetrics.Instrument(infermetrics.WithOnCall(got.hook))), respParams(model))
 	sameView(t, "scripted", view, plain)
 	calls := got.all()
 	if len(calls) != 1 {
