@@ -265,8 +265,10 @@ func (o *respOracle) event(data string, appStops bool) {
 	if k, ok := textKinds[typ]; ok {
 		text, _ := v[k.field].(string)
 		if k.delta {
-			o.deltaSince[k.kind] = true
+			// An empty delta carried no text: a .done after nothing but
+			// empty deltas still delivers its text for the first time.
 			token = text != ""
+			o.deltaSince[k.kind] = o.deltaSince[k.kind] || token
 		} else {
 			token = text != "" && !o.deltaSince[k.kind]
 			o.deltaSince[k.kind] = false
@@ -624,8 +626,15 @@ func checkCall(t *testing.T, c *infermetrics.Call, o *respOracle, w respWant, st
 		var ae *infermetrics.APIError
 		if !asAPIError(c.Err, &ae) {
 			t.Errorf("Err: got %v (%T), want *APIError %s", c.Err, c.Err, o.errCode)
-		} else if ae.Code != o.errCode && ae.Type != o.errCode {
-			t.Errorf("APIError: got code %q type %q, want %q", ae.Code, ae.Type, o.errCode)
+		} else {
+			if ae.Code != o.errCode && ae.Type != o.errCode {
+				t.Errorf("APIError: got code %q type %q, want %q", ae.Code, ae.Type, o.errCode)
+			}
+			// InStream: "sent as an event inside a streamed response";
+			// a whole body's failed status is not.
+			if ae.StatusCode != status || ae.InStream != stream {
+				t.Errorf("APIError: got status %d InStream %v, want %d, %v", ae.StatusCode, ae.InStream, status, stream)
+			}
 		}
 		if c.ErrorType != w.errType || c.ErrorType != o.errCode {
 			t.Errorf("ErrorType: got %q, want %q (table) / %q (oracle)", c.ErrorType, w.errType, o.errCode)
@@ -1160,6 +1169,52 @@ func TestReplayResponsesVariants(t *testing.T) {
 			// call is empty_answer, as a chat refusal is.
 			w.flags = fEmpty
 		})},
+		{"empty deltas, the text only in .done", text, func(t *testing.T, raw []byte) []byte {
+			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
+				if f.typ == "response.output_text.delta" {
+					return []sseFrame{frame(set(t, f.data, "delta", ""))}
+				}
+				return []sseFrame{f}
+			})
+		}, with(base, func(w *respWant) {
+			// The 7 reasoning deltas, then output_text.done at 23.
+			w.firstAnswer, w.tokens, w.answers = 23, 8, 1
+		})},
+		{"terminal event only", text, func(t *testing.T, raw []byte) []byte {
+			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
+				switch f.typ {
+				case "response.created", "response.in_progress", "response.completed":
+					return []sseFrame{f}
+				}
+				return nil
+			})
+		}, with(base, func(w *respWant) {
+			// No event carries text as it is generated: no first token.
+			// The answer is in response.completed's output.
+			w.chunks, w.firstToken, w.firstAnswer, w.tokens, w.answers = 3, -1, -1, 0, 0
+		})},
+		{"terminal event only, tool call", tool, func(t *testing.T, raw []byte) []byte {
+			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
+				switch f.typ {
+				case "response.created", "response.in_progress", "response.completed":
+					return []sseFrame{f}
+				}
+				return nil
+			})
+		}, with(toolBase, func(w *respWant) {
+			w.chunks, w.firstToken, w.firstAnswer, w.tokens, w.answers = 3, -1, -1, 0, 0
+		})},
+		{"function call announced only by output_item.done", tool, func(t *testing.T, raw []byte) []byte {
+			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
+				if f.typ == "response.output_item.added" && gjson.GetBytes(f.data, "item.type").String() == "function_call" {
+					return nil
+				}
+				return []sseFrame{f}
+			})
+		}, with(toolBase, func(w *respWant) {
+			// The argument deltas (now from 94) are the answer.
+			w.chunks, w.firstAnswer, w.tokens, w.answers = 105, 94, 95, 8
+		})},
 		{"cut off before the terminal event", text, func(t *testing.T, raw []byte) []byte {
 			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
 				if f.typ == "response.completed" {
@@ -1228,6 +1283,45 @@ func TestReplayResponsesVariants(t *testing.T) {
 			}
 			t.Run("paced", func(t *testing.T) { checkCall(t, paced, o, v.want, 200, true, true) })
 			t.Run("whole", func(t *testing.T) { checkCall(t, whole, o, v.want, 200, true, false) })
+		})
+	}
+}
+
+// TestReplayResponsesJSONVariants replays whole bodies with ends the
+// recordings lack: failed, and incomplete for a content filter.
+func TestReplayResponsesJSONVariants(t *testing.T) {
+	const name = "openai_gpt-4o-mini_simple_text.json"
+	paths := captures(t, filepath.Join(responsesDir, name))
+	orig, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := respJSONTable[name]
+	for _, v := range []struct {
+		name   string
+		fields map[string]string
+		want   respWant
+	}{
+		{"failed", map[string]string{"status": `"failed"`, "error": `{"code":"server_error","message":"The model failed."}`, "usage": "null", "output": "[]"},
+			respWant{finish: "error", flags: fNoUse, errType: "server_error", tier: "default"}},
+		{"incomplete: content_filter", map[string]string{"status": `"incomplete"`, "incomplete_details": `{"reason":"content_filter"}`},
+			func() respWant { w := base; w.finish, w.flags = "content_filter", fFiltered; return w }()},
+		{"completed with no output", map[string]string{"output": "[]"},
+			func() respWant { w := base; w.flags = fEmpty; return w }()},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			raw := orig
+			keys := make([]string, 0, len(v.fields))
+			for k := range v.fields {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				raw = setRaw(t, raw, k, v.fields[k])
+			}
+			o := jsonOracle(t, raw, 200)
+			agree(t, v.want, o, 200, false)
+			checkJSON(t, raw, 200, o, v.want)
 		})
 	}
 }
