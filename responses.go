@@ -1,6 +1,7 @@
 package infermetrics
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/infermetrics/infermetrics/internal/chunk"
@@ -10,9 +11,15 @@ import (
 // summary a chat completion fills: its events one at a time as the
 // application reads them, or its whole body.
 
-// finishToolCalls is the finish reason of a completed response whose
+// Finish reasons a response's status is named by when the event that says
+// it is too large to read (oversizeEvent); finishToolCalls also when the
 // output holds a call the application acts on.
-var finishToolCalls = []byte("tool_calls")
+var (
+	finishStop       = []byte("stop")
+	finishToolCalls  = []byte("tool_calls")
+	finishError      = []byte("error")
+	finishIncomplete = []byte("incomplete")
+)
 
 // responseEvent handles one Responses API event, arrived at t: the
 // per-event hot path of that API, as the rest of Event is for chat
@@ -41,6 +48,33 @@ func (o *observer) responseEvent(typ, data []byte, t time.Duration) {
 	if f.FinishReason != nil {
 		// The terminal event: the response is complete, whatever follows
 		// it ([DONE], or nothing).
+		o.finish(nil, o.now)
+	}
+}
+
+// oversizeEvent handles a Responses API event too large to read whole
+// (past maxEventBytes; data is its start): in practice an image, partial
+// or whole, or a terminal event that repeats one. What its name says is
+// kept: an image was delivered, or the response ended (its usage, at the
+// end, is lost).
+func (o *observer) oversizeEvent(typ, data []byte) {
+	s := &o.s.sum
+	switch name := chunk.EventName(typ, data); string(name) {
+	case "response.image_generation_call.partial_image":
+		s.image = true
+	case "response.output_item.done":
+		s.image = s.image || bytes.Contains(data[:min(len(data), 1024)], []byte(`"image_generation_call"`))
+	case "response.completed", "response.incomplete", "response.failed":
+		reason := finishStop
+		switch {
+		case string(name) == "response.failed":
+			reason = finishError
+		case string(name) == "response.incomplete":
+			reason = finishIncomplete
+		case s.toolCall:
+			reason = finishToolCalls
+		}
+		s.addFinish(reason, 0)
 		o.finish(nil, o.now)
 	}
 }

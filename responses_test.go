@@ -198,3 +198,52 @@ func TestResponsesEventAllocs(t *testing.T) {
 		t.Errorf("1,000 more events: %.0f more allocations instrumented, %.0f plain", inst, plain)
 	}
 }
+
+// An image too large for the 4 MiB event limit is still an answer, and a
+// terminal event that repeats it still ends the response: only its usage
+// is lost.
+func TestResponsesOversizeImage(t *testing.T) {
+	img := strings.Repeat("iVBORw0KGgo", (5<<20)/11)
+	item := `{"id":"ig_1","type":"image_generation_call","status":"completed","result":"` + img + `"}`
+	body := []byte(`data: {"type":"response.created","response":{"id":"resp_i","status":"in_progress","model":"gpt-5","output":[]}}
+
+data: {"type":"response.image_generation_call.partial_image","output_index":0,"item_id":"ig_1","partial_image_index":0,"partial_image_b64":"` + img + `"}
+
+data: {"type":"response.output_item.done","output_index":0,"item":` + item + `}
+
+data: {"type":"response.output_text.done","output_index":1,"content_index":0,"text":""}
+
+data: {"type":"response.completed","response":{"id":"resp_i","status":"completed","model":"gpt-5","output":[` + item + `],"usage":{"input_tokens":10,"output_tokens":1300}}}
+
+`)
+	var plainEvents, instEvents []string
+	read := func(c openai.Client, into *[]string) {
+		s := c.Responses.NewStreaming(context.Background(), respParams("gpt-5"))
+		for s.Next() {
+			*into = append(*into, s.Current().RawJSON())
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: wholeReads}), &plainEvents)
+	var got collect
+	read(newClient(&cannedTransport{status: 200, ctype: "text/event-stream", body: body, split: wholeReads},
+		infermetrics.Instrument(infermetrics.WithOnCall(got.hook))), &instEvents)
+	if len(instEvents) != 5 || len(instEvents) != len(plainEvents) {
+		t.Fatalf("%d events, %d plain", len(instEvents), len(plainEvents))
+	}
+	for i := range plainEvents {
+		if instEvents[i] != plainEvents[i] {
+			t.Fatalf("event %d differs", i)
+		}
+	}
+	if len(got.calls) != 1 {
+		t.Fatalf("%d calls", len(got.calls))
+	}
+	c := got.calls[0]
+	if c.FinishReason != "stop" || c.Flags.Has(infermetrics.FlagEmptyAnswer) || c.Flags.Has(infermetrics.FlagIncomplete) ||
+		!c.Flags.Has(infermetrics.FlagUsageMissing) || c.Chunks != 5 || c.Err != nil {
+		t.Errorf("finish %q flags %v chunks %d err %v", c.FinishReason, c.Flags, c.Chunks, c.Err)
+	}
+}

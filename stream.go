@@ -87,6 +87,9 @@ func (o *observer) Event(typ, data []byte, truncated bool, end int) {
 	s.prev = t
 	if truncated {
 		s.oversize = true
+		if o.responses {
+			o.oversizeEvent(typ, data)
+		}
 		return
 	}
 	if o.responses {

@@ -1,5 +1,7 @@
 package chunk
 
+import "bytes"
+
 // This file reads the Responses API (POST /v1/responses): one streamed
 // event with [ParseResponseEvent], or a whole response object with
 // [ParseResponse], into the same [Facts] a chat chunk fills.
@@ -147,41 +149,43 @@ func ParseResponseEvent(event, data []byte, f *Facts) {
 	var ev responseEvent
 	i, st := p.open(i, '}')
 	for st == more {
-		k, v, ok := p.key(i)
+		k, v, ok := p.eventKey(i)
 		if !ok {
 			f.Malformed = true
 			return
 		}
 		var j int
-		switch string(k) {
-		case "type":
-			ev.typ, j, ok = p.strField(v)
+		switch k {
+		case ekType:
+			ev.typ, j, ok = p.eventType(v)
 		// Which of these counts is known once the type is.
-		case "delta":
+		case ekDelta:
 			ev.delta, j, ok = p.strField(v)
-		case "text":
+		case ekText:
 			ev.text, j, ok = p.strField(v)
-		case "arguments":
+		case ekArguments:
 			ev.arguments, j, ok = p.strField(v)
-		case "refusal":
+		case ekRefusal:
 			ev.refusal, j, ok = p.strField(v)
-		case "input":
+		case ekInput:
 			ev.input, j, ok = p.strField(v)
-		case "item":
+		case ekID:
+			j, ok = p.skipID(v)
+		case ekItem:
 			ev.item, ev.hasItem = item{}, data[v] == '{'
 			if ev.hasItem {
 				j, ok = p.item(v, &ev.item, false)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "response":
+		case ekResponse:
 			p.forgetResponse(&ev)
 			if data[v] == '{' {
 				j, ok = p.response(v, &ev, false)
 			} else {
 				j, ok = p.skip(v)
 			}
-		case "error":
+		case ekError:
 			j, ok = p.skip(v)
 			ev.errRaw = nil
 			if data[v] != 'n' {
@@ -259,6 +263,154 @@ func (p *parser) forgetResponse(ev *responseEvent) {
 	f.ID, f.Model, f.Tier = nil, nil, nil
 	f.UsagePresent = false
 	f.Usage.reset()
+}
+
+// Top-level keys of an event, by what ParseResponseEvent does with them.
+const (
+	ekOther = iota
+	ekType
+	ekDelta
+	ekText
+	ekArguments
+	ekRefusal
+	ekInput
+	ekItem
+	ekResponse
+	ekError
+	ekID // item_id: a long id string, skipped
+)
+
+// eventKey reads the key of a top-level member at b[i] and returns what it
+// is and the index of its value. The keys a streamed event usually carries
+// are matched as they are usually written, compared whole with constants,
+// before [parser.key] reads any other.
+func (p *parser) eventKey(i int) (int, int, bool) {
+	if b := p.b; i+1 < len(b) {
+		switch b[i+1] {
+		case 't':
+			if len(b)-i > 7 && string(b[i:i+7]) == `"type":` {
+				if v, ok := p.value(i + 7); ok {
+					return ekType, v, true
+				}
+			}
+			if len(b)-i > 7 && string(b[i:i+7]) == `"text":` {
+				if v, ok := p.value(i + 7); ok {
+					return ekText, v, true
+				}
+			}
+		case 'd':
+			if len(b)-i > 8 && string(b[i:i+8]) == `"delta":` {
+				if v, ok := p.value(i + 8); ok {
+					return ekDelta, v, true
+				}
+			}
+		case 'i':
+			if len(b)-i > 10 && string(b[i:i+10]) == `"item_id":` {
+				if v, ok := p.value(i + 10); ok {
+					return ekID, v, true
+				}
+			}
+			if len(b)-i > 7 && string(b[i:i+7]) == `"item":` {
+				if v, ok := p.value(i + 7); ok {
+					return ekItem, v, true
+				}
+			}
+		case 's':
+			if len(b)-i > 18 && string(b[i:i+18]) == `"sequence_number":` {
+				if v, ok := p.value(i + 18); ok {
+					return ekOther, v, true
+				}
+			}
+			if len(b)-i > 16 && string(b[i:i+16]) == `"summary_index":` {
+				if v, ok := p.value(i + 16); ok {
+					return ekOther, v, true
+				}
+			}
+		case 'o':
+			if len(b)-i > 15 && string(b[i:i+15]) == `"output_index":` {
+				if v, ok := p.value(i + 15); ok {
+					return ekOther, v, true
+				}
+			}
+			if len(b)-i > 14 && string(b[i:i+14]) == `"obfuscation":` {
+				if v, ok := p.value(i + 14); ok {
+					return ekOther, v, true
+				}
+			}
+		case 'c':
+			if len(b)-i > 16 && string(b[i:i+16]) == `"content_index":` {
+				if v, ok := p.value(i + 16); ok {
+					return ekOther, v, true
+				}
+			}
+		case 'l':
+			if len(b)-i > 11 && string(b[i:i+11]) == `"logprobs":` {
+				if v, ok := p.value(i + 11); ok {
+					return ekOther, v, true
+				}
+			}
+		case 'r':
+			if len(b)-i > 11 && string(b[i:i+11]) == `"response":` {
+				if v, ok := p.value(i + 11); ok {
+					return ekResponse, v, true
+				}
+			}
+		}
+	}
+	k, v, ok := p.key(i)
+	if !ok {
+		return ekOther, v, false
+	}
+	switch string(k) {
+	case "type":
+		return ekType, v, true
+	case "delta":
+		return ekDelta, v, true
+	case "text":
+		return ekText, v, true
+	case "arguments":
+		return ekArguments, v, true
+	case "refusal":
+		return ekRefusal, v, true
+	case "input":
+		return ekInput, v, true
+	case "item":
+		return ekItem, v, true
+	case "response":
+		return ekResponse, v, true
+	case "error":
+		return ekError, v, true
+	}
+	return ekOther, v, true
+}
+
+// hotTypes are the event types of the deltas that make up most of a
+// stream, quoted: eventType compares them whole.
+var hotTypes = [...]string{`"response.output_text.delta"`, `"response.reasoning_summary_text.delta"`, `"response.function_call_arguments.delta"`, `"response.reasoning_text.delta"`}
+
+// eventType reads the type's string value at b[i], comparing the common
+// delta types whole before scanning for the closing quote.
+func (p *parser) eventType(i int) ([]byte, int, bool) {
+	b := p.b
+	for _, t := range &hotTypes {
+		if n := len(t); len(b)-i >= n && string(b[i:i+n]) == t {
+			// The literal holds no backslash: its last quote closes it.
+			return b[i+1 : i+n-1], i + n, true
+		}
+	}
+	return p.strField(i)
+}
+
+// skipID skips a value that is usually a long id string, searching for its
+// closing quote at once rather than byte by byte.
+func (p *parser) skipID(i int) (int, bool) {
+	b := p.b
+	if b[i] == '"' {
+		if k := bytes.IndexByte(b[i+1:], '"'); k >= 0 && b[i+k] != '\\' {
+			return i + k + 2, true
+		}
+	}
+	return p.skip(i)
 }
 
 // itemAdded reads an output item as it is announced: a call's name is the
@@ -538,6 +690,28 @@ func (p *parser) textPart(i int) (int, bool) {
 		p.addSpan(Reasoning, text)
 	}
 	return i, st == end
+}
+
+// EventName returns the type of a Responses API event from its SSE event
+// name or, when there is none, from the first "type" member among the
+// first bytes of its data, which may be cut short (an event too large to
+// read whole). It returns nil when neither names it.
+func EventName(event, data []byte) []byte {
+	if len(event) > 0 {
+		return event
+	}
+	head := data[:min(len(data), 256)]
+	const key = `"type":"`
+	i := bytes.Index(head, []byte(key))
+	if i < 0 {
+		return nil
+	}
+	name := head[i+len(key):]
+	j := bytes.IndexByte(name, '"')
+	if j < 0 {
+		return nil
+	}
+	return name[:j]
 }
 
 // ParseResponse reads a whole Responses API response object (the body of

@@ -364,7 +364,7 @@ func diffResponse(f *Facts, r *refFacts) string {
 	if f.Delta != r.delta || f.Final != r.final {
 		d = append(d, "delta or final kind")
 	}
-	if string(f.FinishReason) != r.finish {
+	if string([]rune(string(f.FinishReason))) != r.finish {
 		d = append(d, "finish "+string(f.FinishReason)+" != "+r.finish)
 	}
 	if f.Error != r.err || f.Image != r.image || f.Encrypted != r.encrypted {
@@ -463,4 +463,18 @@ func FuzzParseResponseEvent(f *testing.F) {
 			t.Fatalf("%q: %s", data, d)
 		}
 	})
+}
+
+func TestEventName(t *testing.T) {
+	for _, tt := range []struct{ event, data, want string }{
+		{"response.completed", `{"type":"response.failed"`, "response.completed"},
+		{"", `{"type":"response.completed","response":{"output":[{"type":"message"`, "response.completed"},
+		{"", `{"sequence_number":9,"type":"response.output_item.done","item":{`, "response.output_item.done"},
+		{"", `{"sequence_number":9,"item":{"type":"x","id"`, "x"}, // the first "type" wins: a cut event is guessed at
+		{"", `{"partial_image_b64":"iVBOR`, ""},
+	} {
+		if got := string(EventName([]byte(tt.event), []byte(tt.data))); got != tt.want {
+			t.Errorf("%q %q: %q, want %q", tt.event, tt.data, got, tt.want)
+		}
+	}
 }
