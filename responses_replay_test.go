@@ -1287,6 +1287,51 @@ func TestReplayResponsesVariants(t *testing.T) {
 	}
 }
 
+// TestReplayResponsesOversizeImage replays the real image generation
+// stream with its image made larger than the 4 MiB the library reads of an
+// event (README, "The Responses API"), framed data-only: the image is still
+// an answer, and a terminal event that repeats it still ends the response,
+// with its usage lost.
+func TestReplayResponsesOversizeImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-megabyte events")
+	}
+	const name = "openai_gpt-5_image_generation_partial_image.sse"
+	orig, err := os.ReadFile(captures(t, filepath.Join(responsesDir, name))[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("UklGRuIWGQBX", (5<<20)/12)
+	for _, tc := range []struct {
+		name     string
+		terminal bool // the terminal event repeats the large image
+	}{{"item done only", false}, {"item done and terminal", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := mapData(orig, func(_ int, f sseFrame) []sseFrame {
+				d := f.data
+				switch {
+				case f.typ == "response.output_item.done" && gjson.GetBytes(d, "item.type").String() == "image_generation_call":
+					d = set(t, d, "item.result", big)
+				case f.typ == "response.completed" && tc.terminal:
+					d = set(t, d, "response.output.1.result", big)
+				}
+				return []sseFrame{frame(d)}
+			})
+			raw = bytes.ReplaceAll(raw, []byte("event: "), []byte(": event "))
+			o := streamOracle(raw, true)
+			w := respStreamTable[name]
+			if tc.terminal {
+				o.usage, o.tier, o.in, o.out, o.reasoning, o.cached = false, "", 0, 0, 0, 0
+				w.usage, w.in, w.out, w.reason, w.cached, w.tier, w.flags = false, 0, 0, 0, 0, "", fNoUse
+			}
+			agree(t, w, o, 200, true)
+			whole, paced, _ := replayStream(t, raw, modelOf(o))
+			t.Run("paced", func(t *testing.T) { checkCall(t, paced, o, w, 200, true, true) })
+			t.Run("whole", func(t *testing.T) { checkCall(t, whole, o, w, 200, true, false) })
+		})
+	}
+}
+
 // TestReplayResponsesJSONVariants replays whole bodies with ends the
 // recordings lack: failed, and incomplete for a content filter.
 func TestReplayResponsesJSONVariants(t *testing.T) {
