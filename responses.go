@@ -33,7 +33,9 @@ func (o *observer) responseEvent(typ, data []byte, t time.Duration) {
 		return
 	}
 	token := f.HasReasoning || f.HasAnswer
-	if k := f.Final; k != 0 {
+	if f.Output {
+		token = token && s.fromOutput(f)
+	} else if k := f.Final; k != 0 {
 		// A ".done" event repeats the text its deltas carried; only a
 		// provider that sent no deltas delivers the text in it.
 		token = token && !s.deltaSeen[k]
@@ -50,6 +52,28 @@ func (o *observer) responseEvent(typ, data []byte, t time.Duration) {
 		// it ([DONE], or nothing).
 		o.finish(nil, o.now)
 	}
+}
+
+// fromOutput reports whether the terminal event's output (in f) brings
+// text the stream's events did not: all of it when no event carried a
+// token (a provider that sends the terminal event alone), its answer when
+// only reasoning streamed. f keeps only the text to count.
+func (s *summary) fromOutput(f *chunk.Facts) bool {
+	switch {
+	case s.tokenChunks == 0:
+		return true
+	case s.answerChunks == 0 && f.HasAnswer:
+		n := 0
+		for i := range f.NSpans {
+			if sp := f.Spans[i]; sp.Kind != chunk.Reasoning && sp.Kind != chunk.Detail {
+				f.Spans[n] = sp
+				n++
+			}
+		}
+		f.NSpans, f.HasReasoning = n, false
+		return true
+	}
+	return false
 }
 
 // oversizeEvent handles a Responses API event too large to read whole
@@ -85,6 +109,9 @@ func (s *summary) responseBody(f *chunk.Facts, status int) {
 		s.keepText(f)
 	}
 	s.responseFacts(f, status)
+	if s.streamErr != nil {
+		s.streamErr.InStream = false // a failed response, not an event in a stream
+	}
 }
 
 // responseFacts takes what an event or a body says besides its text and

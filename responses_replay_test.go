@@ -287,6 +287,16 @@ func (o *respOracle) event(data string, appStops bool) {
 		}
 		o.item(it)
 	}
+	if r, ok := v["response"].(map[string]any); ok && terminalTypes[typ] {
+		// The terminal event's output repeats the stream; it is the text's
+		// first arrival only where no event carried it.
+		a, rs := outputTexts(r)
+		if o.tokens == 0 && (a || rs) {
+			token, answer = true, a
+		} else if o.answers == 0 && a {
+			token, answer = true, true
+		}
+	}
 	if token {
 		if o.firstToken < 0 {
 			o.firstToken = i
@@ -315,6 +325,45 @@ func (o *respOracle) event(data string, appStops bool) {
 }
 
 func str(v any) string { s, _ := v.(string); return s }
+
+var terminalTypes = map[string]bool{"response.completed": true, "response.incomplete": true, "response.failed": true}
+
+// outputTexts reports whether a response's output holds answer text
+// (output text, a refusal, a call the application acts on) and reasoning
+// text.
+func outputTexts(r map[string]any) (answer, reasoning bool) {
+	output, _ := r["output"].([]any)
+	for _, x := range output {
+		it, _ := x.(map[string]any)
+		parts := func(key string) []map[string]any {
+			var out []map[string]any
+			ps, _ := it[key].([]any)
+			for _, p := range ps {
+				if m, ok := p.(map[string]any); ok {
+					out = append(out, m)
+				}
+			}
+			return out
+		}
+		switch str(it["type"]) {
+		case "message":
+			for _, p := range parts("content") {
+				if str(p["text"]) != "" || str(p["refusal"]) != "" {
+					answer = true
+				}
+			}
+		case "reasoning":
+			for _, p := range append(parts("summary"), parts("content")...) {
+				if str(p["text"]) != "" {
+					reasoning = true
+				}
+			}
+		case "function_call", "custom_tool_call", "mcp_approval_request":
+			answer = true
+		}
+	}
+	return answer, reasoning
+}
 
 // fail notes a server error, keeping the first one's code.
 func (o *respOracle) fail(code, typ string) {
@@ -1189,9 +1238,9 @@ func TestReplayResponsesVariants(t *testing.T) {
 				return nil
 			})
 		}, with(base, func(w *respWant) {
-			// No event carries text as it is generated: no first token.
-			// The answer is in response.completed's output.
-			w.chunks, w.firstToken, w.firstAnswer, w.tokens, w.answers = 3, -1, -1, 0, 0
+			// No event carries text before response.completed, whose
+			// output brings it all: the first token and answer are there.
+			w.chunks, w.firstToken, w.firstAnswer, w.tokens, w.answers = 3, 2, 2, 1, 1
 		})},
 		{"terminal event only, tool call", tool, func(t *testing.T, raw []byte) []byte {
 			return mapData(raw, func(_ int, f sseFrame) []sseFrame {
@@ -1202,7 +1251,7 @@ func TestReplayResponsesVariants(t *testing.T) {
 				return nil
 			})
 		}, with(toolBase, func(w *respWant) {
-			w.chunks, w.firstToken, w.firstAnswer, w.tokens, w.answers = 3, -1, -1, 0, 0
+			w.chunks, w.firstToken, w.firstAnswer, w.tokens, w.answers = 3, 2, 2, 1, 1
 		})},
 		{"function call announced only by output_item.done", tool, func(t *testing.T, raw []byte) []byte {
 			return mapData(raw, func(_ int, f sseFrame) []sseFrame {

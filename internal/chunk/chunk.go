@@ -95,9 +95,12 @@ type Facts struct {
 	// Set by the Responses API readers only (responses.go). Delta is the
 	// kind of text a delta event carries, Final the kind a ".done" event
 	// repeats whole (0 for other events); Image is set when an image
-	// generation call delivered an image.
-	Delta, Final TextKind
-	Image        bool
+	// generation call delivered an image. Output is set when the spans
+	// and flags are a terminal event's output, which repeats what the
+	// stream's events carried: only a stream that sent none of it (a
+	// provider that sends the terminal event alone) has them nowhere else.
+	Delta, Final  TextKind
+	Image, Output bool
 
 	Spans  [MaxSpans]Span
 	NSpans int
@@ -151,7 +154,7 @@ func (f *Facts) clear() {
 	f.Usage.reset()
 	f.XGroqUsage.reset()
 	f.ObjectDone = false
-	f.Delta, f.Final, f.Image, f.Tier, f.Fingerprint = 0, 0, false, nil, nil
+	f.Delta, f.Final, f.Image, f.Output, f.Tier, f.Fingerprint = 0, 0, false, false, nil, nil
 	for i := range min(n, MaxSpans) {
 		f.Spans[i] = Span{}
 	}

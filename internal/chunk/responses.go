@@ -119,9 +119,19 @@ type responseEvent struct {
 	delta, text, arguments, refusal, input []byte // escaped; nil if absent or not strings
 	errRaw                                 []byte // the error member of an error event
 	item                                   item
-	hasItem                                bool
+	hasItem, hasResponse                   bool
 	status, reason                         []byte // response.status and incomplete_details.reason
 	failure                                []byte // response.error
+}
+
+// clearText forgets the text facts read so far.
+func (f *Facts) clearText() {
+	for i := range min(f.NSpans, MaxSpans) {
+		f.Spans[i] = Span{}
+	}
+	f.NSpans = 0
+	f.HasReasoning, f.HasAnswer, f.HasRefusal, f.HasToolCall, f.HasContent = false, false, false, false, false
+	f.NonBlank, f.ReasonString, f.Encrypted, f.Image = false, false, false, false
 }
 
 // ParseResponseEvent reads one streamed Responses API event, the JSON data
@@ -136,8 +146,10 @@ type responseEvent struct {
 // function or custom tool call, an MCP approval request) is a tool span of
 // its name. A terminal event (response.completed, .incomplete, .failed)
 // sets FinishReason from the response's status, Usage, ServiceTier and,
-// for a failure, Error and ErrorRaw; so does an "error" event, without a
-// finish. ID and Model come from the event's response object.
+// for a failure, Error and ErrorRaw, and reads the response's output as a
+// body's, setting [Facts.Output]; an "error" event sets Error and
+// ErrorRaw, without a finish. ID and Model come from the event's response
+// object.
 func ParseResponseEvent(event, data []byte, f *Facts) {
 	f.clear()
 	p := parser{b: data, f: f, id: -1, model: -1}
@@ -181,7 +193,8 @@ func ParseResponseEvent(event, data []byte, f *Facts) {
 		case ekResponse:
 			p.forgetResponse(&ev)
 			if data[v] == '{' {
-				j, ok = p.response(v, &ev, false)
+				ev.hasResponse = true
+				j, ok = p.response(v, &ev, true)
 			} else {
 				j, ok = p.skip(v)
 			}
@@ -207,7 +220,17 @@ func ParseResponseEvent(event, data []byte, f *Facts) {
 	if ev.typ == nil {
 		ev.typ = event
 	}
-	switch eventType(ev.typ) {
+	typ := eventType(ev.typ)
+	if ev.hasResponse {
+		if typ == evTerminal {
+			f.Output = f.HasReasoning || f.HasAnswer || f.HasToolCall || f.Image
+		} else {
+			// The response of response.created or .in_progress: what
+			// its output holds so far was, or will be, in events.
+			f.clearText()
+		}
+	}
+	switch typ {
 	case evTextDelta:
 		f.Delta = Content
 		p.addSpan(Content, ev.delta)
@@ -260,6 +283,7 @@ func ParseResponseEvent(event, data []byte, f *Facts) {
 func (p *parser) forgetResponse(ev *responseEvent) {
 	f := p.f
 	ev.status, ev.reason, ev.failure = nil, nil, nil
+	f.clearText()
 	f.ID, f.Model, f.Tier = nil, nil, nil
 	f.UsagePresent = false
 	f.Usage.reset()
@@ -460,10 +484,10 @@ func (p *parser) terminal(ev *responseEvent) {
 	}
 }
 
-// response reads a response object. whole is set for a response that is
-// the body of a call, not streamed: its output items are read for their
-// text; a streamed event's output repeats what the deltas said, and is
-// skipped.
+// response reads a response object. whole is set to read its output
+// items for their text: the body of a call, or a streamed event's
+// response, whose output repeats what the events said (see
+// [Facts.Output]).
 func (p *parser) response(i int, ev *responseEvent, whole bool) (int, bool) {
 	f := p.f
 	i, st := p.open(i, '}')

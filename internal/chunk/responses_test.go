@@ -70,13 +70,13 @@ func TestParseResponseEvent(t *testing.T) {
 				return ""
 			}},
 		{name: "completed", data: `{"type":"response.completed","response":{"id":"resp_1","status":"completed","model":"gpt-5","output":[{"type":"message","content":[{"type":"output_text","text":"again"}]}],"service_tier":"default","usage":{"input_tokens":10,"input_tokens_details":{"cached_tokens":4},"output_tokens":20,"output_tokens_details":{"reasoning_tokens":8},"total_tokens":30}}}`,
-			finish: "stop", check: func(f *Facts) string {
+			kind: Content, text: "again", finish: "stop", check: func(f *Facts) string {
 				u := f.Usage
 				if !f.UsagePresent || u.Prompt != 10 || u.Completion != 20 || u.Cached != 4 || u.Reasoning != 8 || u.Total != 30 {
 					return "usage"
 				}
-				if string(f.ID) != "resp_1" || string(f.Model) != "gpt-5" || string(f.Tier) != "default" || f.NSpans != 0 {
-					return "identity, tier, or the output read again"
+				if string(f.ID) != "resp_1" || string(f.Model) != "gpt-5" || string(f.Tier) != "default" || !f.Output {
+					return "identity, tier, or the output"
 				}
 				return ""
 			}},
@@ -330,6 +330,45 @@ func referenceResponseEvent(event, data []byte) *refFacts {
 			r.finish = status
 		}
 		r.err = resp["error"] != nil
+		// The output, read as a body's (its texts in order).
+		out, _ := resp["output"].([]any)
+		call := false
+		for _, o := range out {
+			it, _ := o.(map[string]any)
+			parts := func(key string, kinds map[string]TextKind) {
+				ps, _ := it[key].([]any)
+				for _, x := range ps {
+					part, _ := x.(map[string]any)
+					k := kinds[str(part, "type")]
+					if k == 0 {
+						continue
+					}
+					// The reader keeps the last of text and refusal.
+					if _, ok := part["refusal"]; ok && k == Refusal {
+						add(k, str(part, "refusal"))
+					} else {
+						add(k, str(part, "text"))
+					}
+				}
+			}
+			switch str(it, "type") {
+			case "message":
+				parts("content", map[string]TextKind{"output_text": Content, "refusal": Refusal})
+			case "reasoning":
+				parts("summary", map[string]TextKind{"summary_text": Reasoning, "reasoning_text": Reasoning})
+				parts("content", map[string]TextKind{"summary_text": Reasoning, "reasoning_text": Reasoning})
+				r.encrypted = r.encrypted || str(it, "encrypted_content") != ""
+			case "function_call", "custom_tool_call", "mcp_approval_request":
+				call = true
+				add(Tool, str(it, "name"))
+				add(Tool, str(it, "arguments")+str(it, "input"))
+			case "image_generation_call":
+				r.image = r.image || str(it, "result") != ""
+			}
+		}
+		if call && r.finish == "stop" {
+			r.finish = "tool_calls"
+		}
 		if u, ok := resp["usage"].(map[string]any); ok {
 			num := func(m map[string]any, k string) int64 {
 				if v, ok := m[k].(float64); ok {
