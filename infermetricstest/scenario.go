@@ -10,7 +10,7 @@ import (
 )
 
 // A Scenario describes the server's response to one chat-completions
-// request.
+// request, or to one Responses API request.
 //
 // For a successful status and a request with "stream": true, the response
 // is a text/event-stream: the status and headers are sent (after
@@ -26,6 +26,27 @@ import (
 //
 // The zero Scenario answers with an empty 200 stream, or with an empty
 // assistant message if the request is not streamed.
+//
+// A Responses API request (POST …/responses) is answered from the same
+// script, as the Responses API would say the same things.
+//
+// Streamed, the events become Responses events: [Role] is
+// response.created and response.in_progress; the first [Reasoning] or
+// [Content] of a run opens a reasoning item (with a summary part) or a
+// message (with an output_text part) and each is a
+// response.reasoning_summary_text.delta or response.output_text.delta;
+// [ToolCall] adds a function_call item (its arguments, if any, in a
+// response.function_call_arguments.delta) and [ToolArgs] is such a
+// delta. [Finish] and [Usage] say how the response ends, and [Done] ends
+// it: the open items are closed with their ".done" events and the
+// terminal event is written, response.completed, or response.incomplete
+// for the finish reasons "length" (max_output_tokens) and
+// "content_filter", with the usage. A script without Done ends without a
+// terminal event, as a stream cut off. Raw events, comments, stalls and
+// drops are written as for chat.
+//
+// Not streamed, the script is folded into one response object with the
+// same output items, status and usage.
 type Scenario struct {
 	// Model is the model reported in the response. If empty, the model
 	// named in the request is echoed.
@@ -159,7 +180,9 @@ func Usage(t Tokens) Event {
 }
 
 // Done returns the terminating "data: [DONE]" event.
-func Done() Event { return Raw("data: [DONE]\n\n") }
+func Done() Event { return Raw(doneRaw) }
+
+const doneRaw = "data: [DONE]\n\n"
 
 // Comment returns an SSE comment line, ": s", followed by a blank line.
 // Clients must ignore it.

@@ -76,11 +76,15 @@ func NewServer(scenarios ...Scenario) *Server {
 // A Request is what a [Server] made with [NewServerFunc] knows of a
 // chat-completions request when it chooses the scenario that answers it.
 type Request struct {
-	// N counts the chat-completions requests before this one.
+	// N counts the chat-completions and Responses API requests before
+	// this one.
 	N int
+	// Responses is set for a Responses API request (POST …/responses).
+	Responses bool
 	// Model, Stream and MaxTokens are the request's "model", "stream" and
-	// "max_completion_tokens" (or, when that is absent, "max_tokens")
-	// fields; MaxTokens is zero when neither is set.
+	// "max_completion_tokens" (or, when that is absent, "max_tokens", or
+	// the Responses API's "max_output_tokens") fields; MaxTokens is zero
+	// when none is set.
 	Model     string
 	Stream    bool
 	MaxTokens int
@@ -232,6 +236,7 @@ type chatRequest struct {
 	Stream              bool   `json:"stream"`
 	MaxTokens           int    `json:"max_tokens"`
 	MaxCompletionTokens int    `json:"max_completion_tokens"`
+	MaxOutputTokens     int    `json:"max_output_tokens"` // the Responses API's
 	StreamOptions       struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
@@ -242,7 +247,8 @@ type chatRequest struct {
 // the client goes away or the server closes; abort ends the response
 // abruptly.
 func (s *Server) serve(ctx context.Context, w http.ResponseWriter, method, path string, header http.Header, body []byte, abort func()) {
-	chat := strings.HasSuffix(path, "/chat/completions")
+	responses := strings.HasSuffix(path, "/responses")
+	chat := strings.HasSuffix(path, "/chat/completions") || responses
 	var req chatRequest
 	parseErr := json.Unmarshal(body, &req)
 	valid := chat && method == http.MethodPost && parseErr == nil
@@ -273,9 +279,10 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, method, path 
 	if valid && s.respond != nil {
 		sc = s.respond(Request{
 			N:         n,
+			Responses: responses,
 			Model:     req.Model,
 			Stream:    req.Stream,
-			MaxTokens: cmp.Or(req.MaxCompletionTokens, req.MaxTokens),
+			MaxTokens: cmp.Or(req.MaxCompletionTokens, req.MaxTokens, req.MaxOutputTokens),
 			InFlight:  inflight,
 			Header:    header,
 			Body:      body,
@@ -295,8 +302,12 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, method, path 
 		return
 	}
 
+	prefix := "chatcmpl-"
+	if responses {
+		prefix = "resp_"
+	}
 	resp := response{
-		id:      "chatcmpl-infermetricstest-" + strconv.Itoa(n+1),
+		id:      prefix + "infermetricstest-" + strconv.Itoa(n+1),
 		created: time.Now().Unix(),
 		model:   cmp.Or(sc.Model, req.Model),
 	}
@@ -319,7 +330,9 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, method, path 
 			return
 		}
 		r := renderer{response: resp}
-		usage := req.StreamOptions.IncludeUsage || sc.AlwaysUsage
+		rr := respRenderer{response: resp}
+		// The Responses API always reports usage.
+		usage := req.StreamOptions.IncludeUsage || sc.AlwaysUsage || responses
 		for _, e := range sc.Events {
 			if !sleep(ctx, e.Delay) {
 				abort()
@@ -330,10 +343,17 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, method, path 
 			case e.kind == kindDrop:
 				abort()
 				return
+			case responses && e.Raw == doneRaw:
+				b = rr.terminal()
 			case e.Raw != "":
 				b = []byte(e.Raw)
 			case e.kind == kindUsage && !usage:
 				continue
+			case responses && e.isChunk():
+				b = rr.event(e)
+				if len(b) == 0 {
+					continue // Finish and Usage wait for the end
+				}
 			case e.isChunk():
 				b = r.chunk(e)
 			default:
@@ -364,6 +384,8 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, method, path 
 		b = errorBody(status)
 	case sc.Body != "":
 		b = []byte(sc.Body)
+	case responses:
+		b = foldResponse(resp, sc.Events)
 	default:
 		b = fold(resp, sc.Events)
 	}
