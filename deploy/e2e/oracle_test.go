@@ -118,6 +118,16 @@ func (o *oracle) record(round int, c *infermetrics.Call) {
 	if c.ErrorType != "" {
 		base["error_type"] = c.ErrorType
 	}
+	if c.API == infermetrics.APIResponses {
+		base["openai_api_type"] = c.API
+	}
+	switch c.ServiceTier { // the README's metric attributes: documented tiers, else _OTHER
+	case "":
+	case "auto", "default", "flex", "scale", "priority":
+		base["openai_response_service_tier"] = c.ServiceTier
+	default:
+		base["openai_response_service_tier"] = "_OTHER"
+	}
 	secs := func(d time.Duration) float64 { return d.Seconds() }
 	// Duration and time to first token also carry the idle class.
 	idle := base.with("infermetrics_idle", c.Idle)

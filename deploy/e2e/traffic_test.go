@@ -14,6 +14,7 @@ import (
 	"github.com/infermetrics/infermetrics/infermetricstest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -37,6 +38,7 @@ type step struct {
 	provider string // gen_ai.provider.name, set with WithProvider
 	model    string
 	stream   bool
+	api      string // infermetrics.APIResponses for the Responses API; chat otherwise
 	retries  int
 	script   []infermetricstest.Scenario
 	want     []attempt
@@ -127,6 +129,10 @@ func script() []step {
 		{name: "fast 500", provider: "openai", model: "gpt-4o-mini", stream: true,
 			script: []infermetricstest.Scenario{{Status: 500, HeaderDelay: 50 * ms}},
 			want:   []attempt{{errorType: "server_error"}}},
+		{name: "fast via the Responses API", provider: "openai", model: "gpt-4o-mini", stream: true, api: infermetrics.APIResponses,
+			script: []infermetricstest.Scenario{answer(50*ms, "stop", 300, 150, 0)}, want: []attempt{ok(300, 150)}},
+		{name: "fast via the Responses API, not streamed", provider: "openai", model: "gpt-4o-mini", api: infermetrics.APIResponses,
+			script: []infermetricstest.Scenario{answer(50*ms, "stop", 300, 150, 0)}, want: []attempt{ok(300, 150)}},
 		{name: "fast not streamed", provider: "openai", model: "gpt-4o-mini",
 			script: []infermetricstest.Scenario{{Events: []infermetricstest.Event{
 				infermetricstest.Content(text(750)).After(100 * ms),
@@ -226,14 +232,27 @@ func (d *driver) round(t *testing.T, ctx context.Context) []*infermetrics.Call {
 			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the answer?")},
 		}
 		client := d.clients[s.provider]
+		rparams := responses.ResponseNewParams{
+			Model: s.model,
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("What is the answer?")},
+		}
 		var err error
-		if s.stream {
+		switch {
+		case s.api == infermetrics.APIResponses && s.stream:
+			st := client.Responses.NewStreaming(ctx, rparams, opts...)
+			for st.Next() {
+			}
+			err = st.Err()
+			st.Close()
+		case s.api == infermetrics.APIResponses:
+			_, err = client.Responses.New(ctx, rparams, opts...)
+		case s.stream:
 			st := client.Chat.Completions.NewStreaming(ctx, params, opts...)
 			for st.Next() {
 			}
 			err = st.Err()
 			st.Close()
-		} else {
+		default:
 			_, err = client.Chat.Completions.New(ctx, params, opts...)
 		}
 		srv.Close()
