@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cannedStream is an http.RoundTripper that answers every request with the
+// same streamed chat completion of n content chunks, from memory, so that
+// it allocates nothing per chunk itself.
+type cannedStream struct{ body []byte }
+
+func newCannedStream(n int) *cannedStream {
+	var b strings.Builder
+	chunk := func(delta, finish, usage string) {
+		fmt.Fprintf(&b, `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":%s,"logprobs":null,"finish_reason":%s}]%s}`+"\n\n", delta, finish, usage)
+	}
+	chunk(`{"role":"assistant","content":""}`, "null", "")
+	for range n {
+		chunk(`{"content":"tok "}`, "null", "")
+	}
+	chunk(`{}`, `"stop"`, "")
+	fmt.Fprintf(&b, `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":%d,"total_tokens":%d}}`+"\n\n", n, n+1)
+	b.WriteString("data: [DONE]\n\n")
+	return &cannedStream{body: []byte(b.String())}
+}
+
+func (c *cannedStream) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: 200, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:  http.Header{"Content-Type": {"text/event-stream"}},
+		Body:    io.NopCloser(bytes.NewReader(c.body)),
+		Request: req,
+	}, nil
+}
+
+// TestAttemptAllocsPerChunk checks that a streamed attempt leaves its
+// chunks undecoded: openai-go's stream reader frames them (about 5
+// allocations and 400 bytes a chunk) but builds no ChatCompletionChunk,
+// which took about 50 allocations and 5 KB a chunk and, at hundreds of
+// streams, brought on the collections that made the harness's p99 lag
+// (BENCHMARKS.md section 5). The library reads the chunks itself.
+func TestAttemptAllocsPerChunk(t *testing.T) {
+	allocs := func(chunks int) float64 {
+		cfg, err := loadConfig(writeConfig(t, `
+targets: [{name: canned, base_url: "http://canned.invalid/v1", model: m, api_key_env: INFERMETRICS_NO_KEY}]
+scenarios: [{name: chat, prompts: [hi], max_tokens: 16}]
+loads: [concurrency=1]
+trials: 1
+warmups: 0
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := newRecorder(filepath.Join(t.TempDir(), "trials.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rec.close()
+		canned := newCannedStream(chunks)
+		r := &runner{cfg: cfg, runID: "r", rec: rec, prog: quiet{}, stop: context.Background(),
+			transport: func(Target) http.RoundTripper { return canned }}
+		load, _ := parseLoad("concurrency=1")
+		c := &cellRun{tr: r.newTargetRun(cfg.Targets[0], []Load{load}), scenario: &cfg.Scenarios[0], load: load}
+		c.attempt(0, true, time.Now()) // the slot, pools and caches
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		a := testing.AllocsPerRun(20, func() {
+			if !c.attempt(1, false, time.Now()) {
+				t.Fatal("attempt not started")
+			}
+		})
+		runtime.ReadMemStats(&m1)
+		t.Logf("%d chunks: %.0f bytes an attempt", chunks, float64(m1.TotalAlloc-m0.TotalAlloc)/21)
+		return a
+	}
+	short, long := allocs(10), allocs(510)
+	if perChunk := (long - short) / 500; perChunk > 10 {
+		t.Errorf("an attempt of 510 chunks allocates %.0f times, one of 10 %.0f: %.1f a chunk, want at most 10", long, short, perChunk)
+	}
+	t.Logf("allocations per attempt: %.0f (10 chunks), %.0f (510 chunks)", short, long)
+}
