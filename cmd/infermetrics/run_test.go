@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -64,7 +67,7 @@ warmups: 0
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec, err := newRecorder(filepath.Join(t.TempDir(), "trials.jsonl"))
+		rec, err := newRecorder(filepath.Join(t.TempDir(), "trials.jsonl"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,4 +94,90 @@ warmups: 0
 		t.Errorf("an attempt of 510 chunks allocates %.0f times, one of 10 %.0f: %.1f a chunk, want at most 10", long, short, perChunk)
 	}
 	t.Logf("allocations per attempt: %.0f (10 chunks), %.0f (510 chunks)", short, long)
+}
+
+// gatedFile is a trials.jsonl whose writes wait for open to be closed.
+type gatedFile struct {
+	open  chan struct{}
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // a value after every write
+}
+
+func (f *gatedFile) Write(p []byte) (int, error) {
+	<-f.open
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.b.Write(p)
+	select {
+	case f.wrote <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (f *gatedFile) Close() error { return nil }
+
+func (f *gatedFile) lines() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Split(strings.TrimSuffix(f.b.String(), "\n"), "\n")
+}
+
+// TestRecorderOffDispatchPath checks that recording a trial does not wait
+// for its line to be encoded and written (the goroutine that records it
+// sends the next request), that each line still reaches the file without
+// waiting for later ones, and that close writes every queued line, in
+// order, and runs after for each.
+func TestRecorderOffDispatchPath(t *testing.T) {
+	f := &gatedFile{open: make(chan struct{}), wrote: make(chan struct{}, 1)}
+	var after []int
+	rec := newRecorderTo(f, func(tr *Trial) { after = append(after, tr.Seq) })
+	added := make(chan struct{})
+	go func() {
+		for i := range 3 {
+			rec.add(&Trial{Run: "r", Seq: i})
+		}
+		close(added)
+	}()
+	select {
+	case <-added:
+	case <-time.After(5 * time.Second):
+		t.Fatal("add waited for the file")
+	}
+	close(f.open)
+	<-f.wrote // the three queued lines, in one write or more
+
+	// A line added on its own is flushed without waiting for another.
+	for len(f.lines()) < 3 {
+		<-f.wrote
+	}
+	rec.add(&Trial{Run: "r", Seq: 3})
+	for deadline := time.Now().Add(5 * time.Second); len(f.lines()) < 4; {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone line was not flushed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	rec.add(&Trial{Run: "r", Seq: 4})
+	if err := rec.close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := f.lines()
+	if len(lines) != 5 {
+		t.Fatalf("%d lines, want 5: %q", len(lines), lines)
+	}
+	for i, l := range lines {
+		var tr Trial
+		if err := json.Unmarshal([]byte(l), &tr); err != nil || tr.Seq != i {
+			t.Errorf("line %d: seq %d, %v", i, tr.Seq, err)
+		}
+		want, _ := json.Marshal(&Trial{Run: "r", Seq: i})
+		if l != string(want) {
+			t.Errorf("line %d is %s, json.Marshal gives %s", i, l, want)
+		}
+	}
+	if !slices.Equal(after, []int{0, 1, 2, 3, 4}) {
+		t.Errorf("after ran for %v, want 0 to 4", after)
+	}
 }
