@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -14,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 )
 
 // cannedStream is an http.RoundTripper that answers every request with the
@@ -180,4 +184,66 @@ func TestRecorderOffDispatchPath(t *testing.T) {
 	if !slices.Equal(after, []int{0, 1, 2, 3, 4}) {
 		t.Errorf("after ran for %v, want 0 to 4", after)
 	}
+}
+
+// BenchmarkDispatch measures the CPU a request costs the client, from
+// memory (no sockets, no server): a harness attempt of a stream of 0 or 10
+// content chunks, everything included (the library, the Call, the
+// trials.jsonl line), and a plain openai-go call reading the same stream.
+// In the phase-locked lag workload every stream ends and sends again at
+// the same moment, so N streams queue about N times the 0-chunk figure
+// (and the server's share) on the machine's cores (BENCHMARKS.md
+// section 5).
+func BenchmarkDispatch(b *testing.B) {
+	for _, n := range []int{0, 10} {
+		b.Run(fmt.Sprintf("chunks=%d", n), func(b *testing.B) { benchmarkDispatch(b, newCannedStream(n)) })
+	}
+}
+
+func benchmarkDispatch(b *testing.B, canned *cannedStream) {
+	b.Run("harness", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "bench.yaml")
+		if err := os.WriteFile(path, []byte(`
+targets: [{name: canned, base_url: "http://canned.invalid/v1", model: m, api_key_env: INFERMETRICS_NO_KEY}]
+scenarios: [{name: chat, prompts: [hi], max_tokens: 16}]
+loads: [concurrency=1]
+trials: 1
+warmups: 0
+`), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		cfg, err := loadConfig(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.MaxRequests = 1 << 62
+		rec, err := newRecorder(filepath.Join(b.TempDir(), "trials.jsonl"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rec.close()
+		r := &runner{cfg: cfg, runID: "r", rec: rec, prog: quiet{}, stop: context.Background(),
+			transport: func(Target) http.RoundTripper { return canned }}
+		load, _ := parseLoad("concurrency=1")
+		c := &cellRun{tr: r.newTargetRun(cfg.Targets[0], []Load{load}), scenario: &cfg.Scenarios[0], load: load}
+		b.ReportAllocs()
+		for b.Loop() {
+			c.attempt(1, false, time.Now())
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		client := openai.NewClient(option.WithBaseURL("http://canned.invalid/v1"), option.WithAPIKey("k"),
+			option.WithHTTPClient(&http.Client{Transport: canned}), option.WithMaxRetries(0))
+		b.ReportAllocs()
+		for b.Loop() {
+			st := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+				Model:       "m",
+				Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+				Temperature: openai.Float(0),
+			})
+			for st.Next() {
+			}
+			st.Close()
+		}
+	})
 }
