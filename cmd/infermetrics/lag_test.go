@@ -78,8 +78,8 @@ func TestHarnessLag(t *testing.T) {
 		url, stop := lagServer(t, w)
 		fmt.Printf("\nworkload %s, server %s, GOMAXPROCS %d, GOGC %q\n\n", w,
 			cmp.Or(os.Getenv("INFERMETRICS_LAG_SERVER"), "in process"), runtime.GOMAXPROCS(0), os.Getenv("GOGC"))
-		fmt.Println("| streams | harness lag p50 | p99 | plain openai-go loop p50 | p99 | requests measured |")
-		fmt.Println("|---:|---:|---:|---:|---:|---:|")
+		fmt.Println("| streams | harness lag p50 | p99 | plain openai-go loop p50 | p99 | requests measured | load average after |")
+		fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
 		for _, f := range strings.Split(spec, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil || n < 1 {
@@ -104,8 +104,8 @@ warmups: %d
 			if c.Succeeded != c.Trials {
 				t.Errorf("%d streams: %d of %d succeeded", n, c.Succeeded, c.Trials)
 			}
-			fmt.Printf("| %d | %s | %s | %s | %s | %d + %d |\n", n,
-				msLag(c.HarnessLag.P50), msLag(c.HarnessLag.P99), msLag(plain.P50), msLag(plain.P99), c.Trials, plain.N)
+			fmt.Printf("| %d | %s | %s | %s | %s | %d + %d | %s |\n", n,
+				msLag(c.HarnessLag.P50), msLag(c.HarnessLag.P99), msLag(plain.P50), msLag(plain.P99), c.Trials, plain.N, loadAvg())
 		}
 		stop()
 	}
@@ -195,6 +195,20 @@ func serveLag(t *testing.T) {
 	defer srv.Close()
 	fmt.Printf("lag server: %s\n", srv.URL())
 	io.Copy(io.Discard, os.Stdin)
+}
+
+// loadAvg returns the 1-minute load average, or "–" where the system does
+// not say: on a shared machine the rows are read beside it.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "–"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "–"
+	}
+	return f[0]
 }
 
 func msLag(v *float64) string {
