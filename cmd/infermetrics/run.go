@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
@@ -81,6 +82,24 @@ type slot struct {
 type skippedChunk struct{}
 
 func (*skippedChunk) UnmarshalJSON([]byte) error { return nil }
+
+// keepOpen is a body whose Close does nothing: the stream reader closes
+// its body at [DONE], and the harness reads on (readToEnd).
+type keepOpen struct{ io.ReadCloser }
+
+func (keepOpen) Close() error { return nil }
+
+// readToEnd reads what follows a stream's [DONE] up to the body's end, so
+// that net/http keeps the connection for the next request: a body closed
+// before its end (the chunked body's terminator often comes in a segment
+// of its own, just after [DONE]) closes the connection, and the next
+// request of the slot then dials inside its lag. If the end has not come
+// within 100ms the body is closed, and the connection with it, as before.
+func readToEnd(b io.ReadCloser) {
+	t := time.AfterFunc(100*time.Millisecond, func() { b.Close() })
+	io.Copy(io.Discard, io.LimitReader(b, 64<<10))
+	t.Stop()
+}
 
 // maxInFlight is the largest number of requests a target's loads keep in
 // flight by design; rate loads, unbounded, count as 64.
@@ -260,8 +279,13 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 		var raw *http.Response
 		st := s.client.Chat.Completions.NewStreaming(ctx, params, append(opts, option.WithResponseInto(&raw))...)
 		if st.Err() == nil && raw != nil {
-			rs := ssestream.NewStream[skippedChunk](ssestream.NewDecoder(raw), nil)
+			kept := *raw
+			kept.Body = keepOpen{raw.Body}
+			rs := ssestream.NewStream[skippedChunk](ssestream.NewDecoder(&kept), nil)
 			for rs.Next() {
+			}
+			if rs.Err() == nil {
+				readToEnd(raw.Body)
 			}
 		}
 		st.Close()

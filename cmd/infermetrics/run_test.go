@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,4 +249,45 @@ warmups: 0
 			st.Close()
 		}
 	})
+}
+
+// TestStreamKeepsConnection checks that a slot's next request reuses its
+// connection when the server ends the chunked body a little after [DONE]:
+// the stream reader stops at [DONE], and a body closed before its end
+// would close the connection, and the next request would dial inside its
+// lag.
+func TestStreamKeepsConnection(t *testing.T) {
+	var conns atomic.Int32
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}`+"\n\n")
+		io.WriteString(w, "data: [DONE]\n\n")
+		w.(http.Flusher).Flush()
+		time.Sleep(5 * time.Millisecond) // the terminator comes on its own
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	cfg := fmt.Sprintf(`
+targets: [{name: t, base_url: %q, model: m, api_key_env: INFERMETRICS_NO_KEY}]
+scenarios: [{name: chat, prompts: [hi], max_tokens: 16}]
+loads: [sequential]
+trials: 5
+warmups: 0
+`, ts.URL+"/v1")
+	s, err := bench(t.Context(), benchOptions{config: writeConfig(t, cfg), out: filepath.Join(t.TempDir(), "run"), warmups: -1, progress: quiet{}}, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Cells[0]; c.Succeeded != 5 {
+		t.Fatalf("%d of 5 succeeded", c.Succeeded)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("5 requests one after another opened %d connections, want 1", n)
+	}
 }
