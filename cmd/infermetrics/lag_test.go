@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,18 +27,36 @@ import (
 
 // TestHarnessLag measures the harness's added lag at several numbers of
 // concurrent streams, beside a plain Go loop over openai-go, over
-// loopback with the server in the same process. It prints the rows of
-// BENCHMARKS.md's table. It runs only with INFERMETRICS_LAG_BENCH set
-// (to a comma-separated list of stream counts, or 1 for 1,64,256,1024):
+// loopback. It prints the rows of BENCHMARKS.md's tables. It runs only
+// with INFERMETRICS_LAG_BENCH set (to a comma-separated list of stream
+// counts, or 1 for 1,64,256,1024):
 //
 //	INFERMETRICS_LAG_BENCH=1 go test -run TestHarnessLag -v ./cmd/infermetrics/
 //
 // Both sides measure the same interval: from when a request is due (the
 // moment its goroutine is free to send it) to httptrace's WroteRequest.
-// Each stream is 10 content chunks 20ms apart; every client sends one
-// warmup request a stream (opening its connection) and then at least
-// three measured ones, 200 in all at least.
+// Every client sends one warmup request a stream (opening its connection)
+// and then at least three measured ones, INFERMETRICS_LAG_MIN (2000) in
+// all at least, but no more than 200 a stream (a stream's round takes
+// about 0.2s).
+//
+// INFERMETRICS_LAG_WORKLOAD picks the workloads, one table each
+// (default "locked,staggered"):
+//   - locked: each stream is 10 content chunks 20ms apart, the headers at
+//     once, so all streams run in phase: every 20ms all of them get a
+//     chunk in one burst, and all of them end, and send again, together.
+//   - staggered: the same 10 chunks, but the headers come after 0–20ms and
+//     each gap is 10–30ms (uniform, seeded by the request's number), so
+//     streams drift apart as real ones do.
+//
+// INFERMETRICS_LAG_SERVER=process runs the test server in a child process
+// (this test binary again) instead of in the test's own process, so that
+// its goroutines and collections are not the client's.
 func TestHarnessLag(t *testing.T) {
+	if os.Getenv(lagServeEnv) != "" {
+		serveLag(t)
+		return
+	}
 	spec := os.Getenv("INFERMETRICS_LAG_BENCH")
 	if spec == "" {
 		t.Skip("set INFERMETRICS_LAG_BENCH=1 (or a list of stream counts) to run")
@@ -41,42 +64,151 @@ func TestHarnessLag(t *testing.T) {
 	if spec == "1" {
 		spec = "1,64,256,1024"
 	}
-	events := []infermetricstest.Event{infermetricstest.Role()}
-	for range 10 {
-		events = append(events, infermetricstest.Content("tok ").After(20*ms))
-	}
-	events = append(events, infermetricstest.Finish("stop"), usage(10, 10), infermetricstest.Done())
-	srv := infermetricstest.NewServer(infermetricstest.Scenario{Events: events})
-	defer srv.Close()
-
-	fmt.Println("| streams | harness lag p50 | p99 | plain openai-go loop p50 | p99 | requests measured |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|")
-	for _, f := range strings.Split(spec, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
+	minN := 2000
+	if v := os.Getenv("INFERMETRICS_LAG_MIN"); v != "" {
+		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			t.Fatalf("bad stream count %q", f)
+			t.Fatalf("INFERMETRICS_LAG_MIN=%q", v)
 		}
-		rounds := max(3, (200+n-1)/n) // at least 200 measured requests
-		plain := plainLoop(t, srv.URL(), n, rounds)
-		out := filepath.Join(t.TempDir(), "run")
-		cfg := fmt.Sprintf(`
+		minN = n
+	}
+	workloads := cmp.Or(os.Getenv("INFERMETRICS_LAG_WORKLOAD"), "locked,staggered")
+	for _, w := range strings.Split(workloads, ",") {
+		w = strings.TrimSpace(w)
+		url, stop := lagServer(t, w)
+		fmt.Printf("\nworkload %s, server %s, GOMAXPROCS %d, GOGC %q\n\n", w,
+			cmp.Or(os.Getenv("INFERMETRICS_LAG_SERVER"), "in process"), runtime.GOMAXPROCS(0), os.Getenv("GOGC"))
+		fmt.Println("| streams | harness lag p50 | p99 | plain openai-go loop p50 | p99 | requests measured | load average after |")
+		fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
+		for _, f := range strings.Split(spec, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				t.Fatalf("bad stream count %q", f)
+			}
+			// A round takes about 0.2s: one stream stops at 200.
+			rounds := max(3, min(200, (minN+n-1)/n))
+			plain := plainLoop(t, url, n, rounds)
+			out := filepath.Join(t.TempDir(), "run")
+			cfg := fmt.Sprintf(`
 targets: [{name: lag, base_url: %q, model: m, api_key_env: INFERMETRICS_NO_KEY}]
 scenarios: [{name: chat, prompts: [hi], max_tokens: 16}]
 loads: [concurrency=%d]
 trials: %d
 warmups: %d
-`, srv.URL(), n, rounds*n, n)
-		s, err := bench(context.Background(), benchOptions{config: writeConfig(t, cfg), out: out, warmups: -1, progress: quiet{}}, io.Discard, io.Discard)
+`, url, n, rounds*n, n)
+			s, err := bench(context.Background(), benchOptions{config: writeConfig(t, cfg), out: out, warmups: -1, progress: quiet{}}, io.Discard, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := s.Cells[0]
+			if c.Succeeded != c.Trials {
+				t.Errorf("%d streams: %d of %d succeeded", n, c.Succeeded, c.Trials)
+			}
+			fmt.Printf("| %d | %s | %s | %s | %s | %d + %d | %s |\n", n,
+				msLag(c.HarnessLag.P50), msLag(c.HarnessLag.P99), msLag(plain.P50), msLag(plain.P99), c.Trials, plain.N, loadAvg())
+		}
+		stop()
+	}
+}
+
+const lagServeEnv = "INFERMETRICS_LAG_SERVE"
+
+// lagScenario returns the workload's answer to the n-th request.
+func lagScenario(workload string, n int) infermetricstest.Scenario {
+	var rng *rand.Rand
+	switch workload {
+	case "locked":
+	case "staggered":
+		rng = rand.New(rand.NewPCG(uint64(n), 12))
+	default:
+		panic("unknown workload " + workload)
+	}
+	// gap is mid, or with staggered a uniform draw from mid ± half.
+	gap := func(mid, half time.Duration) time.Duration {
+		if rng == nil {
+			return mid
+		}
+		return mid - half + time.Duration(rng.Int64N(int64(2*half)))
+	}
+	var sc infermetricstest.Scenario
+	if rng != nil {
+		sc.HeaderDelay = gap(10*ms, 10*ms)
+	}
+	sc.Events = []infermetricstest.Event{infermetricstest.Role()}
+	for range 10 {
+		sc.Events = append(sc.Events, infermetricstest.Content("tok ").After(gap(20*ms, 10*ms)))
+	}
+	sc.Events = append(sc.Events, infermetricstest.Finish("stop"), usage(10, 10), infermetricstest.Done())
+	return sc
+}
+
+// lagServer starts the workload's server, in this process or (with
+// INFERMETRICS_LAG_SERVER=process) in a child, and returns its URL.
+func lagServer(t *testing.T, workload string) (url string, stop func()) {
+	lagScenario(workload, 0) // check the name here, not in the server
+	switch mode := os.Getenv("INFERMETRICS_LAG_SERVER"); mode {
+	case "":
+		srv := infermetricstest.NewServerFunc(func(r infermetricstest.Request) infermetricstest.Scenario {
+			return lagScenario(workload, r.N)
+		})
+		return srv.URL(), srv.Close
+	case "process":
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHarnessLag$")
+		cmd.Env = append(os.Environ(), lagServeEnv+"="+workload, "INFERMETRICS_LAG_SERVER=")
+		cmd.Stderr = os.Stderr
+		in, err := cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := s.Cells[0]
-		if c.Succeeded != c.Trials {
-			t.Errorf("%d streams: %d of %d succeeded", n, c.Succeeded, c.Trials)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
 		}
-		fmt.Printf("| %d | %s | %s | %s | %s | %d + %d |\n", n,
-			msLag(c.HarnessLag.P50), msLag(c.HarnessLag.P99), msLag(plain.P50), msLag(plain.P99), c.Trials, plain.N)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "lag server: "); ok {
+				url = u
+				break
+			}
+		}
+		if url == "" {
+			t.Fatal("the server process gave no URL")
+		}
+		go io.Copy(io.Discard, out)
+		return url, func() { in.Close(); cmd.Wait() }
+	default:
+		t.Fatalf("INFERMETRICS_LAG_SERVER=%q: want process or nothing", mode)
+		return "", nil
 	}
+}
+
+// serveLag is the child process of INFERMETRICS_LAG_SERVER=process: it
+// serves the workload until its stdin closes.
+func serveLag(t *testing.T) {
+	workload := os.Getenv(lagServeEnv)
+	srv := infermetricstest.NewServerFunc(func(r infermetricstest.Request) infermetricstest.Scenario {
+		return lagScenario(workload, r.N)
+	})
+	defer srv.Close()
+	fmt.Printf("lag server: %s\n", srv.URL())
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// loadAvg returns the 1-minute load average, or "–" where the system does
+// not say: on a shared machine the rows are read beside it.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "–"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "–"
+	}
+	return f[0]
 }
 
 func msLag(v *float64) string {

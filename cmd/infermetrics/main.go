@@ -238,11 +238,6 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) (*Summ
 	if err := writeJSON(filepath.Join(out, "run.json"), info); err != nil {
 		return nil, err
 	}
-	rec, err := newRecorder(filepath.Join(out, "trials.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-
 	stop, cancel := context.WithTimeout(ctx, time.Duration(cfg.MaxDuration))
 	defer cancel()
 	prog := o.progress
@@ -256,6 +251,11 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) (*Summ
 			names[i] = t.Name
 		}
 		prog = newProgress(stderr, names, planned)
+	}
+	rec, err := newRecorder(filepath.Join(out, "trials.jsonl"), func(t *Trial) { prog.done(t.Target, t) })
+	if err != nil {
+		prog.finish()
+		return nil, err
 	}
 	r := &runner{cfg: cfg, runID: id, rec: rec, prog: prog, stop: stop,
 		telemetry: tel.options, transport: o.transport, before: o.before}

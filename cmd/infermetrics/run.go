@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
@@ -18,6 +19,7 @@ import (
 	"github.com/infermetrics/infermetrics"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 )
 
 // A runner carries out a plan: it schedules requests, and records each
@@ -66,6 +68,37 @@ type targetRun struct {
 type slot struct {
 	client openai.Client
 	calls  chan *infermetrics.Call
+}
+
+// A skippedChunk stands in for openai.ChatCompletionChunk when the harness
+// reads a stream: openai-go's stream reader does all it always does (SSE
+// framing, the end at [DONE], the end at an "error" event, the end at a
+// chunk that is not valid JSON, which encoding/json checks before it calls
+// UnmarshalJSON) but builds no ChatCompletionChunk, which the harness would
+// throw away: the library reads the chunks itself. That decoding was most
+// of the client's CPU and allocations a chunk (about 40 allocations, 5 KB),
+// and with hundreds of streams the collections it brought on were the
+// harness's p99 lag (BENCHMARKS.md section 5).
+type skippedChunk struct{}
+
+func (*skippedChunk) UnmarshalJSON([]byte) error { return nil }
+
+// keepOpen is a body whose Close does nothing: the stream reader closes
+// its body at [DONE], and the harness reads on (readToEnd).
+type keepOpen struct{ io.ReadCloser }
+
+func (keepOpen) Close() error { return nil }
+
+// readToEnd reads what follows a stream's [DONE] up to the body's end, so
+// that net/http keeps the connection for the next request: a body closed
+// before its end (the chunked body's terminator often comes in a segment
+// of its own, just after [DONE]) closes the connection, and the next
+// request of the slot then dials inside its lag. If the end has not come
+// within 100ms the body is closed, and the connection with it, as before.
+func readToEnd(b io.ReadCloser) {
+	t := time.AfterFunc(100*time.Millisecond, func() { b.Close() })
+	io.Copy(io.Discard, io.LimitReader(b, 64<<10))
+	t.Stop()
 }
 
 // maxInFlight is the largest number of requests a target's loads keep in
@@ -241,8 +274,19 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 		option.WithJSONSet("messages", sc.messages[n%len(sc.messages)]),
 		option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens))
 	if *sc.Stream {
-		st := s.client.Chat.Completions.NewStreaming(ctx, params, opts...)
-		for st.Next() {
+		// NewStreaming's stream has not read its body yet; a stream of
+		// skippedChunks reads it instead, and st.Close closes it.
+		var raw *http.Response
+		st := s.client.Chat.Completions.NewStreaming(ctx, params, append(opts, option.WithResponseInto(&raw))...)
+		if st.Err() == nil && raw != nil {
+			kept := *raw
+			kept.Body = keepOpen{raw.Body}
+			rs := ssestream.NewStream[skippedChunk](ssestream.NewDecoder(&kept), nil)
+			for rs.Next() {
+			}
+			if rs.Err() == nil {
+				readToEnd(raw.Body)
+			}
 		}
 		st.Close()
 	} else {
@@ -288,8 +332,7 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 	if call.Start.IsZero() {
 		t.End = time.Now()
 	}
-	r.rec.add(&t)
-	r.prog.done(c.tr.t.Name, &t)
+	r.rec.add(&t) // the progress is told once it is written
 	return true
 }
 
