@@ -78,7 +78,7 @@ type slot struct {
 // throw away: the library reads the chunks itself. That decoding was most
 // of the client's CPU and allocations a chunk (about 40 allocations, 5 KB),
 // and with hundreds of streams the collections it brought on were the
-// harness's p99 lag (BENCHMARKS.md section 5).
+// harness's p99 lag (BENCHMARKS.md section 6).
 type skippedChunk struct{}
 
 func (*skippedChunk) UnmarshalJSON([]byte) error { return nil }

@@ -61,7 +61,7 @@ func (c *cannedStream) RoundTrip(req *http.Request) (*http.Response, error) {
 // allocations and 400 bytes a chunk) but builds no ChatCompletionChunk,
 // which took about 50 allocations and 5 KB a chunk and, at hundreds of
 // streams, brought on the collections that made the harness's p99 lag
-// (BENCHMARKS.md section 5). The library reads the chunks itself.
+// (BENCHMARKS.md section 6). The library reads the chunks itself.
 func TestAttemptAllocsPerChunk(t *testing.T) {
 	allocs := func(chunks int) float64 {
 		cfg, err := loadConfig(writeConfig(t, `
@@ -196,7 +196,7 @@ func TestRecorderOffDispatchPath(t *testing.T) {
 // In the phase-locked lag workload every stream ends and sends again at
 // the same moment, so N streams queue about N times the 0-chunk figure
 // (and the server's share) on the machine's cores (BENCHMARKS.md
-// section 5).
+// section 6).
 func BenchmarkDispatch(b *testing.B) {
 	for _, n := range []int{0, 10} {
 		b.Run(fmt.Sprintf("chunks=%d", n), func(b *testing.B) { benchmarkDispatch(b, newCannedStream(n)) })
