@@ -119,11 +119,12 @@ func (r *respRenderer) emit(e respEvent) {
 
 func intp(n int) *int { return &n }
 
-// open returns the last item if it is an open item of type typ, or adds
-// one, announcing it.
+// open returns the last item if it is an open message or reasoning item
+// of type typ, or adds one, announcing it. Function calls are added by
+// event, one per ToolCall.
 func (r *respRenderer) open(typ string) (*respItem, int) {
 	if n := len(r.items); n > 0 {
-		if it := r.items[n-1]; it.Type == typ && !it.closed && typ != "function_call" {
+		if it := r.items[n-1]; it.Type == typ && !it.closed {
 			return it, n - 1
 		}
 	}
