@@ -220,7 +220,8 @@ func ParseResponseEvent(event, data []byte, f *Facts) {
 	if ev.typ == nil {
 		ev.typ = event
 	}
-	typ := eventType(ev.typ)
+	var nb [maxName]byte
+	typ := eventType(name(ev.typ, &nb))
 	if ev.hasResponse {
 		if typ == evTerminal {
 			f.Output = f.HasReasoning || f.HasAnswer || f.HasToolCall || f.Image
@@ -437,6 +438,25 @@ func (p *parser) skipID(i int) (int, bool) {
 	return p.skip(i)
 }
 
+// maxName is the longest name (event, item or part type, status, reason)
+// name decodes; every name the reader compares with is shorter.
+const maxName = 48
+
+// name returns raw, an escaped JSON string's contents, decoded for
+// comparing with the names the reader knows: raw itself when it has no
+// escape (nearly always), else its decoding in buf, or raw when that does
+// not fit (then it matches no name, as it would not once decoded).
+func name(raw []byte, buf *[maxName]byte) []byte {
+	if bytes.IndexByte(raw, '\\') < 0 || len(raw) > 2*maxName {
+		return raw
+	}
+	d := AppendUnescaped(buf[:0], raw)
+	if len(d) > maxName {
+		return raw
+	}
+	return d
+}
+
 // itemAdded reads an output item as it is announced: a call's name is the
 // first text the model generated for it.
 func (p *parser) itemAdded(it *item) {
@@ -456,9 +476,10 @@ func (p *parser) itemAdded(it *item) {
 // and a failure's error.
 func (p *parser) terminal(ev *responseEvent) {
 	f := p.f
-	switch string(ev.status) {
+	var sb, rb [maxName]byte
+	switch string(name(ev.status, &sb)) {
 	case "incomplete":
-		switch string(ev.reason) {
+		switch string(name(ev.reason, &rb)) {
 		case "max_output_tokens":
 			f.FinishReason = finishLength
 		case "content_filter":
@@ -621,7 +642,8 @@ func (p *parser) item(i int, it *item, whole bool) (int, bool) {
 		case "type":
 			var s []byte
 			s, j, ok = p.strField(v)
-			it.typ = itemType(s)
+			var nb [maxName]byte
+			it.typ = itemType(name(s, &nb))
 		case "name":
 			it.name, j, ok = p.strField(v)
 		case "arguments", "input":
@@ -705,7 +727,8 @@ func (p *parser) textPart(i int) (int, bool) {
 		}
 		i, st = p.next(j, '}')
 	}
-	switch string(typ) {
+	var nb [maxName]byte
+	switch string(name(typ, &nb)) {
 	case "output_text":
 		p.addSpan(Content, text)
 	case "refusal":

@@ -104,6 +104,8 @@ func TestParseResponseEvent(t *testing.T) {
 				}
 				return ""
 			}},
+		{name: "escaped names", data: `{"type":"response.output\u005ftext.delta","delta":"x"}`, kind: Content, text: "x", delta: Content},
+		{name: "escaped status", data: `{"type":"response.incomplete","response":{"status":"incomplet\u0065","incomplete_details":{"reason":"max\u005foutput_tokens"}}}`, finish: "length"},
 		{name: "other events", data: `{"type":"response.web_search_call.searching","item_id":"ws","output_index":0}`},
 	}
 	var f Facts
@@ -403,7 +405,8 @@ func diffResponse(f *Facts, r *refFacts) string {
 	if f.Delta != r.delta || f.Final != r.final {
 		d = append(d, "delta or final kind")
 	}
-	if string([]rune(string(f.FinishReason))) != r.finish {
+	// FinishReason is raw (escaped), as the chat reader's.
+	if string([]rune(string(AppendUnescaped(nil, f.FinishReason)))) != r.finish {
 		d = append(d, "finish "+string(f.FinishReason)+" != "+r.finish)
 	}
 	if f.Error != r.err || f.Image != r.image || f.Encrypted != r.encrypted {
@@ -448,6 +451,9 @@ func hasDuplicateKeys(b []byte) bool {
 				stack = append(stack, &frame{keys: map[string]bool{}, object: v == '{', key: v == '{'})
 			default:
 				stack = stack[:len(stack)-1]
+				if n := len(stack); n > 0 && stack[n-1].object {
+					stack[n-1].key = true // the value ended: a key may follow
+				}
 			}
 			continue
 		case string:
@@ -494,7 +500,11 @@ func FuzzParseResponseEvent(f *testing.F) {
 		if !json.Valid(data) || hasDuplicateKeys(data) {
 			return // the reader checks structure, not escapes; duplicates read differently
 		}
-		if d := diffResponse(&facts, referenceResponseEvent([]byte(event), data)); d != "" {
+		ref := referenceResponseEvent([]byte(event), data)
+		if ref == nil {
+			return // valid JSON encoding/json cannot decode (a number out of float64's range)
+		}
+		if d := diffResponse(&facts, ref); d != "" {
 			var m map[string]any
 			if json.Unmarshal(data, &m) != nil && facts.Malformed {
 				return // valid JSON, but not an object
@@ -514,6 +524,22 @@ func TestEventName(t *testing.T) {
 	} {
 		if got := string(EventName([]byte(tt.event), []byte(tt.data))); got != tt.want {
 			t.Errorf("%q %q: %q, want %q", tt.event, tt.data, got, tt.want)
+		}
+	}
+}
+
+func TestHasDuplicateKeys(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":1,"b":2}`:                 false,
+		`{"a":1,"a":2}`:                 true,
+		`{"a":{"x":1},"b":[1],"a":3}`:   true, // after nested values
+		`{"a":{"x":1,"x":2}}`:           true,
+		`{"a":{"x":1},"b":{"x":2}}`:     false, // one key in two objects
+		`[{"a":1},{"a":1}]`:             false,
+		`{"a":["a","a"],"b":"a","c":1}`: false, // strings as values
+	} {
+		if got := hasDuplicateKeys([]byte(in)); got != want {
+			t.Errorf("%s: %v, want %v", in, got, want)
 		}
 	}
 }
