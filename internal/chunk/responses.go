@@ -120,6 +120,7 @@ type responseEvent struct {
 	errRaw                                 []byte // the error member of an error event
 	item                                   item
 	hasItem, hasResponse                   bool
+	kind                                   int    // the type's kind, when eventType knew it; else -1
 	status, reason                         []byte // response.status and incomplete_details.reason
 	failure                                []byte // response.error
 }
@@ -158,7 +159,7 @@ func ParseResponseEvent(event, data []byte, f *Facts) {
 		f.Malformed = true
 		return
 	}
-	var ev responseEvent
+	ev := responseEvent{kind: -1}
 	i, st := p.open(i, '}')
 	for st == more {
 		k, v, ok := p.eventKey(i)
@@ -169,7 +170,7 @@ func ParseResponseEvent(event, data []byte, f *Facts) {
 		var j int
 		switch k {
 		case ekType:
-			ev.typ, j, ok = p.eventType(v)
+			ev.typ, ev.kind, j, ok = p.eventType(v)
 		// Which of these counts is known once the type is.
 		case ekDelta:
 			ev.delta, j, ok = p.strField(v)
@@ -220,8 +221,10 @@ func ParseResponseEvent(event, data []byte, f *Facts) {
 	if ev.typ == nil {
 		ev.typ = event
 	}
-	var nb [maxName]byte
-	typ := eventType(name(ev.typ, &nb))
+	typ := ev.kind
+	if typ < 0 {
+		typ = classify(ev.typ)
+	}
 	if ev.hasResponse {
 		if typ == evTerminal {
 			f.Output = f.HasReasoning || f.HasAnswer || f.HasToolCall || f.Image
@@ -411,19 +414,33 @@ func (p *parser) eventKey(i int) (int, int, bool) {
 
 // hotTypes are the event types of the deltas that make up most of a
 // stream, quoted: eventType compares them whole.
-var hotTypes = [...]string{`"response.output_text.delta"`, `"response.reasoning_summary_text.delta"`, `"response.function_call_arguments.delta"`, `"response.reasoning_text.delta"`}
+var hotTypes = [...]struct {
+	lit  string
+	kind int
+}{
+	{`"response.output_text.delta"`, evTextDelta}, {`"response.reasoning_summary_text.delta"`, evReasoningDelta},
+	{`"response.function_call_arguments.delta"`, evArgsDelta}, {`"response.reasoning_text.delta"`, evReasoningDelta},
+}
 
 // eventType reads the type's string value at b[i], comparing the common
-// delta types whole before scanning for the closing quote.
-func (p *parser) eventType(i int) ([]byte, int, bool) {
+// delta types whole before scanning for the closing quote; kind is the
+// type's when it was one of them, else -1.
+func (p *parser) eventType(i int) (typ []byte, kind, j int, ok bool) {
 	b := p.b
 	for _, t := range &hotTypes {
-		if n := len(t); len(b)-i >= n && string(b[i:i+n]) == t {
+		if n := len(t.lit); len(b)-i >= n && string(b[i:i+n]) == t.lit {
 			// The literal holds no backslash: its last quote closes it.
-			return b[i+1 : i+n-1], i + n, true
+			return b[i+1 : i+n-1], t.kind, i + n, true
 		}
 	}
-	return p.strField(i)
+	typ, j, ok = p.strField(i)
+	return typ, -1, j, ok
+}
+
+// classify returns the kind of an event type read as it was written.
+func classify(typ []byte) int {
+	var nb [maxName]byte
+	return eventType(name(typ, &nb))
 }
 
 // skipID skips a value that is usually a long id string, searching for its
