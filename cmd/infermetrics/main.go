@@ -262,11 +262,14 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) (*Summ
 	quiet := context.AfterFunc(ctx, func() {
 		fmt.Fprintln(stderr, "\ninfermetrics: interrupted: stopping, keeping every attempt measured so far")
 	})
-	r.run(cfg.Targets, loads)
+	runErr := r.run(cfg.Targets, loads)
 	quiet()
 	prog.finish()
 	recErr := rec.close()
 	tel.shutdown()
+	if runErr != nil {
+		return nil, runErr
+	}
 
 	ended := now()
 	info.Ended = &ended

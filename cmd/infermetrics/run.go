@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/infermetrics/infermetrics"
-	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 )
@@ -50,24 +48,25 @@ type runner struct {
 	before    func(*http.Request)
 }
 
-// A targetRun is one target's client side: an HTTP client with a pool
-// sized to the target's largest load, and instrumented openai-go clients
-// ("slots"), one per request in flight. Each slot's WithOnCall hook hands
-// its Call to that slot alone, so a Call is never confused with another
+// A targetRun is one target's client side: a transport with a pool sized
+// to the target's largest load, the target's requests prepared per
+// scenario, and instrumented HTTP clients ("slots"), one per request in
+// flight, all over that transport. Each slot's WithOnCall hook hands its
+// Call to that slot alone, so a Call is never confused with another
 // request's.
 type targetRun struct {
-	t     Target
-	r     *runner
-	hc    *http.Client
-	reqs  []option.RequestOption // per request: extra fields
-	mu    sync.Mutex
-	free  []*slot
-	calls atomic.Int64 // sequence for prompts
+	t        Target
+	r        *runner
+	base     http.RoundTripper
+	prepared map[*Scenario][]preparedRequest
+	mu       sync.Mutex
+	free     []*slot
+	calls    atomic.Int64 // sequence for prompts
 }
 
 type slot struct {
-	client openai.Client
-	calls  chan *infermetrics.Call
+	hc    *http.Client
+	calls chan *infermetrics.Call
 }
 
 // A skippedChunk stands in for openai.ChatCompletionChunk when the harness
@@ -114,7 +113,7 @@ func maxInFlight(loads []Load) int {
 	return n
 }
 
-func (r *runner) newTargetRun(t Target, loads []Load) *targetRun {
+func (r *runner) newTargetRun(t Target, loads []Load) (*targetRun, error) {
 	n := maxInFlight(loads)
 	var rt http.RoundTripper
 	if r.transport != nil {
@@ -134,17 +133,30 @@ func (r *runner) newTargetRun(t Target, loads []Load) *targetRun {
 		}
 		rt = tr
 	}
-	tr := &targetRun{t: t, r: r, hc: &http.Client{Transport: rt}}
+	tr := &targetRun{t: t, r: r, base: rt, prepared: map[*Scenario][]preparedRequest{}}
 	keys := make([]string, 0, len(t.Extra))
 	for k := range t.Extra {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	var extra []option.RequestOption
 	for _, k := range keys {
-		tr.reqs = append(tr.reqs, option.WithJSONSet(k, t.Extra[k]))
+		extra = append(extra, option.WithJSONSet(k, t.Extra[k]))
 	}
-	return tr
+	for i := range r.cfg.Scenarios {
+		sc := &r.cfg.Scenarios[i]
+		p, err := prepare(t, extra, sc)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		tr.prepared[sc] = p
+	}
+	return tr, nil
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // get returns a free slot, making one if none is free.
 func (tr *targetRun) get() *slot {
@@ -176,23 +188,17 @@ func (tr *targetRun) newSlot() *slot {
 	if p := tr.t.Price; p != nil {
 		opts = append(opts, infermetrics.WithPrice(tr.t.Model, infermetrics.Price{Input: p.Input, CachedInput: p.CachedInput, Output: p.Output}))
 	}
-	env := tr.t.APIKeyEnv
-	if env == "" {
-		env = "OPENAI_API_KEY"
-	}
-	copts := []option.RequestOption{
-		option.WithBaseURL(tr.t.BaseURL),
-		option.WithAPIKey(os.Getenv(env)),
-		option.WithHTTPClient(tr.hc),
-		option.WithMaxRetries(0),
-	}
+	rt := infermetrics.NewTransport(tr.base, opts...)
 	if fn := tr.r.before; fn != nil {
-		copts = append(copts, option.WithMiddleware(func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+		// The test hook runs before the library sees the request: its time
+		// is harness lag.
+		next := rt
+		rt = roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			fn(req)
-			return next(req)
-		}))
+			return next.RoundTrip(req)
+		})
 	}
-	s.client = openai.NewClient(append(copts, infermetrics.Instrument(opts...))...)
+	s.hc = &http.Client{Transport: rt}
 	return s
 }
 
@@ -261,36 +267,24 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 	}}
 	ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(r.stop, trace), time.Duration(r.cfg.Timeout))
 	sc := c.scenario
+	prepared := c.tr.prepared[sc]
 	n := int(c.tr.calls.Add(1) - 1)
-	params := openai.ChatCompletionNewParams{Model: c.tr.t.Model}
-	if sc.Temperature == nil || !sc.Temperature.None {
-		t := 0.0
-		if sc.Temperature != nil {
-			t = sc.Temperature.Value
-		}
-		params.Temperature = openai.Float(t)
-	}
-	opts := append(slices.Clip(c.tr.reqs),
-		option.WithJSONSet("messages", sc.messages[n%len(sc.messages)]),
-		option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens))
-	if *sc.Stream {
-		// NewStreaming's stream has not read its body yet; a stream of
-		// skippedChunks reads it instead, and st.Close closes it.
-		var raw *http.Response
-		st := s.client.Chat.Completions.NewStreaming(ctx, params, append(opts, option.WithResponseInto(&raw))...)
-		if st.Err() == nil && raw != nil {
-			kept := *raw
-			kept.Body = keepOpen{raw.Body}
-			rs := ssestream.NewStream[skippedChunk](ssestream.NewDecoder(&kept), nil)
+	resp, err := s.hc.Do(prepared[n%len(prepared)].newRequest(ctx))
+	if err == nil {
+		if *sc.Stream && resp.StatusCode/100 == 2 {
+			// The stream is read as openai-go reads it, over skippedChunks,
+			// and ends where it would end; then on to the body's end.
+			rs := ssestream.NewStream[skippedChunk](ssestream.NewDecoder(&http.Response{
+				Header: resp.Header, Body: keepOpen{resp.Body}}), nil)
 			for rs.Next() {
 			}
 			if rs.Err() == nil {
-				readToEnd(raw.Body)
+				readToEnd(resp.Body)
 			}
+		} else {
+			io.Copy(io.Discard, resp.Body) // as openai-go reads a body: whole
 		}
-		st.Close()
-	} else {
-		s.client.Chat.Completions.New(ctx, params, opts...)
+		resp.Body.Close()
 	}
 	cancel()
 
@@ -339,15 +333,20 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 var errNoCall = errors.New("bench: the library reported no call for this request")
 
 // run carries out the plan: windows, targets (one after another, or side
-// by side with parallel_targets), scenarios, loads.
-func (r *runner) run(targets []Target, loads []Load) {
+// by side with parallel_targets), scenarios, loads. It fails, before any
+// request, only when a target's requests cannot be built.
+func (r *runner) run(targets []Target, loads []Load) error {
 	trs := make([]*targetRun, len(targets))
 	for i, t := range targets {
-		trs[i] = r.newTargetRun(t, loads)
+		tr, err := r.newTargetRun(t, loads)
+		if err != nil {
+			return err
+		}
+		trs[i] = tr
 	}
 	for w := range r.cfg.Windows {
 		if w > 0 && !sleepCtx(r.stop, time.Duration(r.cfg.WindowGap)) {
-			return
+			return nil
 		}
 		if r.cfg.ParallelTargets {
 			var wg sync.WaitGroup
@@ -361,9 +360,10 @@ func (r *runner) run(targets []Target, loads []Load) {
 			}
 		}
 		if r.stopped() {
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 // stopped reports whether no further request will start.

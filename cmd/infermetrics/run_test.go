@@ -83,7 +83,11 @@ warmups: 0
 		r := &runner{cfg: cfg, runID: "r", rec: rec, prog: quiet{}, stop: context.Background(),
 			transport: func(Target) http.RoundTripper { return canned }}
 		load, _ := parseLoad("concurrency=1")
-		c := &cellRun{tr: r.newTargetRun(cfg.Targets[0], []Load{load}), scenario: &cfg.Scenarios[0], load: load}
+		tr, err := r.newTargetRun(cfg.Targets[0], []Load{load})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &cellRun{tr: tr, scenario: &cfg.Scenarios[0], load: load}
 		c.attempt(0, true, time.Now()) // the slot, pools and caches
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
@@ -228,7 +232,11 @@ warmups: 0
 		r := &runner{cfg: cfg, runID: "r", rec: rec, prog: quiet{}, stop: context.Background(),
 			transport: func(Target) http.RoundTripper { return canned }}
 		load, _ := parseLoad("concurrency=1")
-		c := &cellRun{tr: r.newTargetRun(cfg.Targets[0], []Load{load}), scenario: &cfg.Scenarios[0], load: load}
+		tr, err := r.newTargetRun(cfg.Targets[0], []Load{load})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := &cellRun{tr: tr, scenario: &cfg.Scenarios[0], load: load}
 		b.ReportAllocs()
 		for b.Loop() {
 			c.attempt(1, false, time.Now())
