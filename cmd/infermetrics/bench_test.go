@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -341,6 +342,9 @@ func TestBenchEndToEnd(t *testing.T) {
 		}
 		if run.Ended == nil || run.Interrupted || run.Prices["fixed"].Source != "config" || run.Versions.Library == "" {
 			t.Errorf("run.json: %s", b2)
+		}
+		if run.Host.GOMAXPROCS != runtime.GOMAXPROCS(0) || run.Host.GOGC != gcPercent() || run.Host.CPUs != runtime.NumCPU() {
+			t.Errorf("run.json host %+v, want GOMAXPROCS %d, GOGC %d", run.Host, runtime.GOMAXPROCS(0), gcPercent())
 		}
 	})
 }

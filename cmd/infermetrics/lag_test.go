@@ -38,7 +38,8 @@ import (
 // Every client sends one warmup request a stream (opening its connection)
 // and then at least three measured ones, INFERMETRICS_LAG_MIN (2000) in
 // all at least, but no more than 200 a stream (a stream's round takes
-// about 0.2s).
+// about 0.2s). Both run in this process with the runtime settings the
+// bench command applies (tuneRuntime).
 //
 // INFERMETRICS_LAG_WORKLOAD picks the workloads, one table each
 // (default "locked,staggered"):
@@ -49,9 +50,15 @@ import (
 //     each gap is 10–30ms (uniform, seeded by the request's number), so
 //     streams drift apart as real ones do.
 //
-// INFERMETRICS_LAG_SERVER=process runs the test server in a child process
-// (this test binary again) instead of in the test's own process, so that
-// its goroutines and collections are not the client's.
+// The test server runs in a child process (this test binary again) at
+// nice 19: a provider does not share the client's cores, and on a small
+// machine a server at the client's priority takes the core from the
+// client in the middle of writing a request (its write wakes the server),
+// which would count the server's work as the client's lag. The niced
+// server's own timing may slip under load; the lag does not depend on it.
+// INFERMETRICS_LAG_NICE sets another niceness (0: none), and
+// INFERMETRICS_LAG_SERVER=inprocess runs the server in the test's own
+// process instead, sharing its scheduler and collector.
 func TestHarnessLag(t *testing.T) {
 	if os.Getenv(lagServeEnv) != "" {
 		serveLag(t)
@@ -73,11 +80,12 @@ func TestHarnessLag(t *testing.T) {
 		minN = n
 	}
 	workloads := cmp.Or(os.Getenv("INFERMETRICS_LAG_WORKLOAD"), "locked,staggered")
+	t.Cleanup(tuneRuntime())
 	for _, w := range strings.Split(workloads, ",") {
 		w = strings.TrimSpace(w)
-		url, stop := lagServer(t, w)
-		fmt.Printf("\nworkload %s, server %s, GOMAXPROCS %d, GOGC %q\n\n", w,
-			cmp.Or(os.Getenv("INFERMETRICS_LAG_SERVER"), "in process"), runtime.GOMAXPROCS(0), os.Getenv("GOGC"))
+		url, server, stop := lagServer(t, w)
+		fmt.Printf("\nworkload %s, server %s, %d CPUs, GOMAXPROCS %d, GOGC %d\n\n", w,
+			server, runtime.NumCPU(), runtime.GOMAXPROCS(0), gcPercent())
 		fmt.Println("| streams | harness lag p50 | p99 | plain openai-go loop p50 | p99 | requests measured | load average after |")
 		fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
 		for _, f := range strings.Split(spec, ",") {
@@ -142,19 +150,25 @@ func lagScenario(workload string, n int) infermetricstest.Scenario {
 	return sc
 }
 
-// lagServer starts the workload's server, in this process or (with
-// INFERMETRICS_LAG_SERVER=process) in a child, and returns its URL.
-func lagServer(t *testing.T, workload string) (url string, stop func()) {
+// lagServer starts the workload's server, in a child process (or with
+// INFERMETRICS_LAG_SERVER=inprocess in this one), and returns its URL and
+// where it runs.
+func lagServer(t *testing.T, workload string) (url, where string, stop func()) {
 	lagScenario(workload, 0) // check the name here, not in the server
 	switch mode := os.Getenv("INFERMETRICS_LAG_SERVER"); mode {
-	case "":
+	case "inprocess":
 		srv := infermetricstest.NewServerFunc(func(r infermetricstest.Request) infermetricstest.Scenario {
 			return lagScenario(workload, r.N)
 		})
-		return srv.URL(), srv.Close
-	case "process":
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHarnessLag$")
-		cmd.Env = append(os.Environ(), lagServeEnv+"="+workload, "INFERMETRICS_LAG_SERVER=")
+		return srv.URL(), "in process", srv.Close
+	case "", "process":
+		nice := cmp.Or(os.Getenv("INFERMETRICS_LAG_NICE"), "19")
+		if _, err := strconv.Atoi(nice); err != nil {
+			t.Fatalf("INFERMETRICS_LAG_NICE=%q", nice)
+		}
+		cmd := exec.Command("nice", "-n", nice, os.Args[0], "-test.run=^TestHarnessLag$")
+		// The server keeps the runtime's defaults, not the client's.
+		cmd.Env = append(os.Environ(), lagServeEnv+"="+workload, "GOGC=", "GOMAXPROCS=")
 		cmd.Stderr = os.Stderr
 		in, err := cmd.StdinPipe()
 		if err != nil {
@@ -178,14 +192,14 @@ func lagServer(t *testing.T, workload string) (url string, stop func()) {
 			t.Fatal("the server process gave no URL")
 		}
 		go io.Copy(io.Discard, out)
-		return url, func() { in.Close(); cmd.Wait() }
+		return url, "in a child process at nice " + nice, func() { in.Close(); cmd.Wait() }
 	default:
-		t.Fatalf("INFERMETRICS_LAG_SERVER=%q: want process or nothing", mode)
-		return "", nil
+		t.Fatalf("INFERMETRICS_LAG_SERVER=%q: want process or inprocess", mode)
+		return "", "", nil
 	}
 }
 
-// serveLag is the child process of INFERMETRICS_LAG_SERVER=process: it
+// serveLag is the test server's child process: it
 // serves the workload until its stdin closes.
 func serveLag(t *testing.T) {
 	workload := os.Getenv(lagServeEnv)

@@ -52,6 +52,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		defer tuneRuntime()()
 		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = reportCmd(args[1:], stdout, stderr)

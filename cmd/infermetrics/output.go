@@ -57,6 +57,10 @@ type Host struct {
 	OS   string `json:"os"`
 	Arch string `json:"arch"`
 	CPUs int    `json:"cpus"`
+	// GOMAXPROCS and GOGC are the Go runtime's settings for the run
+	// (GOGC -1: collection off).
+	GOMAXPROCS int `json:"gomaxprocs"`
+	GOGC       int `json:"gogc"`
 }
 
 // A PriceUsed is the price a target was billed at, in US dollars per
@@ -67,6 +71,10 @@ type PriceUsed struct {
 	Input       *float64 `json:"input"`
 	CachedInput *float64 `json:"cached_input"`
 	Output      *float64 `json:"output"`
+}
+
+func host() Host {
+	return Host{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GOGC: gcPercent()}
 }
 
 func versions() Versions {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/infermetrics/infermetrics"
@@ -58,5 +57,3 @@ func setupTelemetry(ctx context.Context) (*telemetry, error) {
 		},
 	}, nil
 }
-
-func host() Host { return Host{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU()} }
