@@ -80,12 +80,13 @@ func TestHarnessLag(t *testing.T) {
 		minN = n
 	}
 	workloads := cmp.Or(os.Getenv("INFERMETRICS_LAG_WORKLOAD"), "locked,staggered")
-	t.Cleanup(tuneRuntime())
 	for _, w := range strings.Split(workloads, ",") {
 		w = strings.TrimSpace(w)
 		url, server, stop := lagServer(t, w)
+		restore := tuneRuntime()
 		fmt.Printf("\nworkload %s, server %s, %d CPUs, GOMAXPROCS %d, GOGC %d\n\n", w,
 			server, runtime.NumCPU(), runtime.GOMAXPROCS(0), gcPercent())
+		restore()
 		fmt.Println("| streams | harness lag p50 | p99 | plain openai-go loop p50 | p99 | requests measured | load average after |")
 		fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
 		for _, f := range strings.Split(spec, ",") {
@@ -95,7 +96,9 @@ func TestHarnessLag(t *testing.T) {
 			}
 			// A round takes about 0.2s: one stream stops at 200.
 			rounds := max(3, min(200, (minN+n-1)/n))
+			restore := tuneRuntime() // as bench applies them
 			plain := plainLoop(t, url, n, rounds)
+			restore()
 			out := filepath.Join(t.TempDir(), "run")
 			cfg := fmt.Sprintf(`
 targets: [{name: lag, base_url: %q, model: m, api_key_env: INFERMETRICS_NO_KEY}]
@@ -104,7 +107,7 @@ loads: [concurrency=%d]
 trials: %d
 warmups: %d
 `, url, n, rounds*n, n)
-			s, err := bench(context.Background(), benchOptions{config: writeConfig(t, cfg), out: out, warmups: -1, progress: quiet{}}, io.Discard, io.Discard)
+			s, err := bench(context.Background(), benchOptions{config: writeConfig(t, cfg), out: out, warmups: -1, progress: quiet{}, tuneRuntime: true}, io.Discard, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -52,7 +53,6 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		defer tuneRuntime()()
 		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = reportCmd(args[1:], stdout, stderr)
@@ -90,6 +90,9 @@ type benchOptions struct {
 	quiet       bool
 	dryRun      bool
 	seed        uint64
+	// tuneRuntime applies the command's runtime settings while requests
+	// run (tune.go); the command sets it, tests that call bench need not.
+	tuneRuntime bool
 
 	// For tests.
 	transport func(Target) http.RoundTripper
@@ -101,7 +104,7 @@ type benchOptions struct {
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o benchOptions
+	o := benchOptions{tuneRuntime: true}
 	fs.StringVar(&o.config, "config", "", "the plan, a YAML `file`; without it, the built-in simulated catalogue")
 	fs.StringVar(&o.out, "out", "", "the `folder` for run.json, trials.jsonl and the report (default bench-<time>); it must not hold a run")
 	fs.IntVar(&o.trials, "trials", 0, "measured trials per cell, overriding the config's trials")
@@ -231,6 +234,13 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) (*Summ
 	if err != nil {
 		return nil, err
 	}
+	// The runtime's settings hold while requests run, not while the report
+	// is computed and drawn (which needs more memory and no latency).
+	restore := func() {}
+	if o.tuneRuntime {
+		restore = sync.OnceFunc(tuneRuntime())
+	}
+	defer restore()
 	info := &RunInfo{
 		Schema: runSchema, ID: id, Simulated: cfg.Simulated, Config: cfg, Catalogue: catalogue,
 		Versions: versions(), Host: host(), Started: started, Method: percentileMethod,
@@ -264,6 +274,7 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) (*Summ
 		fmt.Fprintln(stderr, "\ninfermetrics: interrupted: stopping, keeping every attempt measured so far")
 	})
 	runErr := r.run(cfg.Targets, loads)
+	restore()
 	quiet()
 	prog.finish()
 	recErr := rec.close()

@@ -26,7 +26,10 @@ const (
 	// world (a goroutine it preempts goes to the back of the global run
 	// queue), and its mark phase takes CPU from the requests being sent.
 	// The harness's heap is small (trials go to trials.jsonl as they
-	// end), so collecting a quarter as often costs little memory.
+	// end), so collecting a quarter as often costs little memory: the
+	// simulated run's peak resident size is 146 MB, against 103 MB with
+	// GOGC 100 (its in-process servers keep every request they serve).
+	// The settings hold while requests run, not while the report is made.
 	benchGCPercent = 400
 )
 
