@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,43 +50,60 @@ type Trial struct {
 // A CallRecord is every field of an [infermetrics.Call], durations in
 // seconds, the error as its message.
 type CallRecord struct {
-	ResponseID            string    `json:"response_id"`
-	RequestModel          string    `json:"request_model"`
-	ResponseModel         string    `json:"response_model"`
-	Provider              string    `json:"provider"`
-	ServerAddress         string    `json:"server_address"`
-	ServerPort            int       `json:"server_port"`
-	Stream                bool      `json:"stream"`
-	Start                 time.Time `json:"start"`
-	TimeToFirstChunk      float64   `json:"time_to_first_chunk_s"`
-	TimeToFirstToken      float64   `json:"time_to_first_token_s"`
-	TimeToFirstAnswer     float64   `json:"time_to_first_answer_s"`
-	TimeToLastToken       float64   `json:"time_to_last_token_s"`
-	Duration              float64   `json:"duration_s"`
-	MaxChunkGap           float64   `json:"max_chunk_gap_s"`
-	ConsumerTime          float64   `json:"consumer_time_s"`
-	ChunkTimes            []float64 `json:"chunk_times_s"`
-	Chunks                int       `json:"chunks"`
-	InputTokens           int64     `json:"input_tokens"`
-	OutputTokens          int64     `json:"output_tokens"`
-	ReasoningTokens       int64     `json:"reasoning_tokens"`
-	CachedInputTokens     int64     `json:"cached_input_tokens"`
-	CacheWriteInputTokens int64     `json:"cache_write_input_tokens"`
-	UsageReported         bool      `json:"usage_reported"`
-	OutputTokensPerSecond float64   `json:"output_tokens_per_s"`
-	FinishReason          string    `json:"finish_reason"`
-	FinishReasons         []string  `json:"finish_reasons"`
-	Flags                 []string  `json:"flags"`
-	Cost                  CostJSON  `json:"cost"`
-	PriceKnown            bool      `json:"price_known"`
-	ProviderCost          float64   `json:"provider_cost"`
-	ProviderCostReported  bool      `json:"provider_cost_reported"`
-	Error                 string    `json:"error,omitempty"`
-	ErrorType             string    `json:"error_type,omitempty"`
-	StatusCode            int       `json:"status_code"`
-	Attempt               int       `json:"attempt"`
-	Answer                string    `json:"answer,omitempty"`
-	Reasoning             string    `json:"reasoning,omitempty"`
+	ResponseID        string    `json:"response_id"`
+	RequestModel      string    `json:"request_model"`
+	ResponseModel     string    `json:"response_model"`
+	Provider          string    `json:"provider"`
+	ServerAddress     string    `json:"server_address"`
+	ServerPort        int       `json:"server_port"`
+	API               string    `json:"api"`
+	Stream            bool      `json:"stream"`
+	ServiceTier       string    `json:"service_tier"`
+	SystemFingerprint string    `json:"system_fingerprint"`
+	Start             time.Time `json:"start"`
+	// Connection setup; zero unless conn_traced.
+	ConnTraced             bool      `json:"conn_traced"`
+	ConnReused             bool      `json:"conn_reused"`
+	DNSTime                float64   `json:"dns_time_s"`
+	ConnectTime            float64   `json:"connect_time_s"`
+	TLSTime                float64   `json:"tls_time_s"`
+	TimeToRequestWritten   float64   `json:"time_to_request_written_s"`
+	TimeToResponseHeaders  float64   `json:"time_to_response_headers_s"`
+	ServerTimeToFirstToken float64   `json:"server_time_to_first_token_s"`
+	IdleTime               float64   `json:"idle_time_s"`
+	Idle                   string    `json:"idle"`
+	TimeToFirstChunk       float64   `json:"time_to_first_chunk_s"`
+	TimeToFirstToken       float64   `json:"time_to_first_token_s"`
+	TimeToFirstAnswer      float64   `json:"time_to_first_answer_s"`
+	TimeToLastToken        float64   `json:"time_to_last_token_s"`
+	Duration               float64   `json:"duration_s"`
+	MaxChunkGap            float64   `json:"max_chunk_gap_s"`
+	ConsumerTime           float64   `json:"consumer_time_s"`
+	ChunkTimes             []float64 `json:"chunk_times_s"`
+	Chunks                 int       `json:"chunks"`
+	TokenChunks            int       `json:"token_chunks"`
+	AnswerChunks           int       `json:"answer_chunks"`
+	InputTokens            int64     `json:"input_tokens"`
+	OutputTokens           int64     `json:"output_tokens"`
+	ReasoningTokens        int64     `json:"reasoning_tokens"`
+	CachedInputTokens      int64     `json:"cached_input_tokens"`
+	CacheWriteInputTokens  int64     `json:"cache_write_input_tokens"`
+	UsageReported          bool      `json:"usage_reported"`
+	OutputTokensPerSecond  float64   `json:"output_tokens_per_s"`
+	FinishReason           string    `json:"finish_reason"`
+	FinishReasons          []string  `json:"finish_reasons"`
+	Flags                  []string  `json:"flags"`
+	IgnoredParams          []string  `json:"ignored_params,omitempty"`
+	Cost                   CostJSON  `json:"cost"`
+	PriceKnown             bool      `json:"price_known"`
+	ProviderCost           float64   `json:"provider_cost"`
+	ProviderCostReported   bool      `json:"provider_cost_reported"`
+	Error                  string    `json:"error,omitempty"`
+	ErrorType              string    `json:"error_type,omitempty"`
+	StatusCode             int       `json:"status_code"`
+	Attempt                int       `json:"attempt"`
+	Answer                 string    `json:"answer,omitempty"`
+	Reasoning              string    `json:"reasoning,omitempty"`
 }
 
 // CostJSON is an [infermetrics.Cost] in US dollars.
@@ -99,42 +117,58 @@ type CostJSON struct {
 // record converts c.
 func record(c *infermetrics.Call) CallRecord {
 	r := CallRecord{
-		ResponseID:            c.ResponseID,
-		RequestModel:          c.RequestModel,
-		ResponseModel:         c.ResponseModel,
-		Provider:              c.Provider,
-		ServerAddress:         c.ServerAddress,
-		ServerPort:            c.ServerPort,
-		Stream:                c.Stream,
-		Start:                 c.Start,
-		TimeToFirstChunk:      c.TimeToFirstChunk.Seconds(),
-		TimeToFirstToken:      c.TimeToFirstToken.Seconds(),
-		TimeToFirstAnswer:     c.TimeToFirstAnswer.Seconds(),
-		TimeToLastToken:       c.TimeToLastToken.Seconds(),
-		Duration:              c.Duration.Seconds(),
-		MaxChunkGap:           c.MaxChunkGap.Seconds(),
-		ConsumerTime:          c.ConsumerTime.Seconds(),
-		ChunkTimes:            make([]float64, len(c.ChunkTimes)),
-		Chunks:                c.Chunks,
-		InputTokens:           c.InputTokens,
-		OutputTokens:          c.OutputTokens,
-		ReasoningTokens:       c.ReasoningTokens,
-		CachedInputTokens:     c.CachedInputTokens,
-		CacheWriteInputTokens: c.CacheWriteInputTokens,
-		UsageReported:         c.UsageReported,
-		OutputTokensPerSecond: c.OutputTokensPerSecond,
-		FinishReason:          c.FinishReason,
-		FinishReasons:         append([]string{}, c.FinishReasons...),
-		Flags:                 flagNames(c.Flags),
-		Cost:                  CostJSON{c.Cost.Input, c.Cost.CachedInput, c.Cost.Output, c.Cost.Total},
-		PriceKnown:            c.PriceKnown,
-		ProviderCost:          c.ProviderCost,
-		ProviderCostReported:  c.ProviderCostReported,
-		ErrorType:             c.ErrorType,
-		StatusCode:            c.StatusCode,
-		Attempt:               c.Attempt,
-		Answer:                c.Answer,
-		Reasoning:             c.Reasoning,
+		ResponseID:             c.ResponseID,
+		RequestModel:           c.RequestModel,
+		ResponseModel:          c.ResponseModel,
+		Provider:               c.Provider,
+		ServerAddress:          c.ServerAddress,
+		ServerPort:             c.ServerPort,
+		API:                    c.API,
+		Stream:                 c.Stream,
+		ServiceTier:            c.ServiceTier,
+		SystemFingerprint:      c.SystemFingerprint,
+		Start:                  c.Start,
+		ConnTraced:             c.ConnTraced,
+		ConnReused:             c.ConnReused,
+		DNSTime:                c.DNSTime.Seconds(),
+		ConnectTime:            c.ConnectTime.Seconds(),
+		TLSTime:                c.TLSTime.Seconds(),
+		TimeToRequestWritten:   c.TimeToRequestWritten.Seconds(),
+		TimeToResponseHeaders:  c.TimeToResponseHeaders.Seconds(),
+		ServerTimeToFirstToken: c.ServerTimeToFirstToken.Seconds(),
+		IdleTime:               c.IdleTime.Seconds(),
+		Idle:                   c.Idle,
+		TimeToFirstChunk:       c.TimeToFirstChunk.Seconds(),
+		TimeToFirstToken:       c.TimeToFirstToken.Seconds(),
+		TimeToFirstAnswer:      c.TimeToFirstAnswer.Seconds(),
+		TimeToLastToken:        c.TimeToLastToken.Seconds(),
+		Duration:               c.Duration.Seconds(),
+		MaxChunkGap:            c.MaxChunkGap.Seconds(),
+		ConsumerTime:           c.ConsumerTime.Seconds(),
+		ChunkTimes:             make([]float64, len(c.ChunkTimes)),
+		Chunks:                 c.Chunks,
+		TokenChunks:            c.TokenChunks,
+		AnswerChunks:           c.AnswerChunks,
+		InputTokens:            c.InputTokens,
+		OutputTokens:           c.OutputTokens,
+		ReasoningTokens:        c.ReasoningTokens,
+		CachedInputTokens:      c.CachedInputTokens,
+		CacheWriteInputTokens:  c.CacheWriteInputTokens,
+		UsageReported:          c.UsageReported,
+		OutputTokensPerSecond:  c.OutputTokensPerSecond,
+		FinishReason:           c.FinishReason,
+		FinishReasons:          append([]string{}, c.FinishReasons...),
+		Flags:                  flagNames(c.Flags),
+		IgnoredParams:          slices.Clone(c.IgnoredParams),
+		Cost:                   CostJSON{c.Cost.Input, c.Cost.CachedInput, c.Cost.Output, c.Cost.Total},
+		PriceKnown:             c.PriceKnown,
+		ProviderCost:           c.ProviderCost,
+		ProviderCostReported:   c.ProviderCostReported,
+		ErrorType:              c.ErrorType,
+		StatusCode:             c.StatusCode,
+		Attempt:                c.Attempt,
+		Answer:                 c.Answer,
+		Reasoning:              c.Reasoning,
 	}
 	for i, d := range c.ChunkTimes {
 		r.ChunkTimes[i] = d.Seconds()
