@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infermetrics/infermetrics"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -82,8 +83,13 @@ type Scenario struct {
 	// models that reject the parameter.
 	Temperature *Temperature `yaml:"temperature" json:"temperature,omitempty"`
 	// MaxTokensField names the request field that carries MaxTokens:
-	// max_completion_tokens (the default) or max_tokens.
+	// max_completion_tokens (the default) or max_tokens; for the Responses
+	// API always max_output_tokens.
 	MaxTokensField string `yaml:"max_tokens_field" json:"max_tokens_field"`
+	// API is the API the scenario calls, as Call.API names it:
+	// chat_completions (the default, POST …/chat/completions) or responses
+	// (POST …/responses, the prompts' messages as its input).
+	API string `yaml:"api" json:"api"`
 
 	// messages holds each prompt as a messages array.
 	messages []json.RawMessage
@@ -268,7 +274,7 @@ func (c *Config) check(dir string) error {
 		}
 		for k := range t.Extra {
 			switch k {
-			case "model", "messages", "stream", "stream_options":
+			case "model", "messages", "input", "stream", "stream_options":
 				return fmt.Errorf("%s.extra.%s: set by the benchmark; remove it", f, k)
 			}
 		}
@@ -309,11 +315,22 @@ func (c *Config) check(dir string) error {
 		if s.MaxTokens == 0 {
 			s.MaxTokens = defaultMaxTokens
 		}
-		switch s.MaxTokensField {
+		switch s.API {
 		case "":
-			s.MaxTokensField = "max_completion_tokens"
-		case "max_tokens", "max_completion_tokens":
+			s.API = infermetrics.APIChatCompletions
+		case infermetrics.APIChatCompletions, infermetrics.APIResponses:
 		default:
+			return fmt.Errorf("%s.api: %q is neither %s nor %s", f, s.API, infermetrics.APIChatCompletions, infermetrics.APIResponses)
+		}
+		switch {
+		case s.API == infermetrics.APIResponses:
+			if s.MaxTokensField != "" && s.MaxTokensField != "max_output_tokens" {
+				return fmt.Errorf("%s.max_tokens_field: the Responses API's budget is max_output_tokens, not %q", f, s.MaxTokensField)
+			}
+			s.MaxTokensField = "max_output_tokens"
+		case s.MaxTokensField == "":
+			s.MaxTokensField = "max_completion_tokens"
+		case s.MaxTokensField != "max_tokens" && s.MaxTokensField != "max_completion_tokens":
 			return fmt.Errorf("%s.max_tokens_field: %q is neither max_completion_tokens nor max_tokens", f, s.MaxTokensField)
 		}
 		if s.Stream == nil {

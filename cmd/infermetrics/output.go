@@ -242,7 +242,7 @@ func writeCSV(path string, s *Summary) error {
 		head = append(head, m+"_p50", m+"_p90", m+"_p95", m+"_p99", m+"_p50_lo", m+"_p50_hi", m+"_p95_lo", m+"_p95_hi")
 	}
 	head = append(head, "throughput_tokens_per_s", "cost_per_call_usd", "cost_per_useful_usd", "wasted_usd",
-		"reasoning_share", "harness_lag_p50_s", "harness_lag_p99_s", "warm_ttft_p50_s", "flags", "errors")
+		"reasoning_share", "harness_lag_p50_s", "harness_lag_p99_s", "warm_ttft_p50_s", "flags", "errors", "api")
 	w.Write(head)
 	for _, c := range s.Cells {
 		row := []string{c.Target, c.Model, c.Provider, c.Scenario, c.Load, strconv.FormatBool(c.Simulated),
@@ -252,7 +252,7 @@ func writeCSV(path string, s *Summary) error {
 			row = append(row, num(q.P50), num(q.P90), num(q.P95), num(q.P99), num(q.P50CI[0]), num(q.P50CI[1]), num(q.P95CI[0]), num(q.P95CI[1]))
 		}
 		row = append(row, num(c.Throughput), num(c.CostPerCall), num(c.CostPerUseful), num(c.Wasted),
-			num(c.ReasoningShare), num(c.HarnessLag.P50), num(c.HarnessLag.P99), num(c.WarmTTFTP50), counts(c.Flags), counts(c.Errors))
+			num(c.ReasoningShare), num(c.HarnessLag.P50), num(c.HarnessLag.P99), num(c.WarmTTFTP50), counts(c.Flags), counts(c.Errors), c.API)
 		w.Write(row)
 	}
 	w.Flush()

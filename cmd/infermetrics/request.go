@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,8 +12,11 @@ import (
 	"os"
 	"slices"
 
+	"github.com/infermetrics/infermetrics"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
+	"github.com/openai/openai-go/v3/responses"
 )
 
 // A preparedRequest is one prompt's request to one target, as openai-go
@@ -30,9 +34,10 @@ type preparedRequest struct {
 // errPrepared stops openai-go once it has built a request.
 var errPrepared = errors.New("bench: request prepared, not sent")
 
-// prepare builds the requests of scenario sc for target t, one a prompt.
-// Streamed ones ask for usage (stream_options.include_usage), as the
-// library would have added to them.
+// prepare builds the requests of scenario sc for target t, one a prompt,
+// for the scenario's API. Streamed chat completions ask for usage
+// (stream_options.include_usage), as the library would have added to them;
+// the Responses API always reports it.
 func prepare(t Target, extra []option.RequestOption, sc *Scenario) ([]preparedRequest, error) {
 	env := t.APIKeyEnv
 	if env == "" {
@@ -52,29 +57,53 @@ func prepare(t Target, extra []option.RequestOption, sc *Scenario) ([]preparedRe
 			got = preparedRequest{url: &u, header: req.Header.Clone(), body: b}
 			return nil, errPrepared
 		}))
-	params := openai.ChatCompletionNewParams{Model: t.Model}
+	var temperature param.Opt[float64]
 	if sc.Temperature == nil || !sc.Temperature.None {
 		v := 0.0
 		if sc.Temperature != nil {
 			v = sc.Temperature.Value
 		}
-		params.Temperature = openai.Float(v)
+		temperature = openai.Float(v)
 	}
-	if *sc.Stream {
-		params.StreamOptions.IncludeUsage = openai.Bool(true)
+	ctx := context.Background()
+	// send has openai-go build the request for the scenario's API;
+	// prompt is the messages array.
+	var send func(prompt json.RawMessage) error
+	switch sc.API {
+	case infermetrics.APIResponses:
+		// The messages array is the input as it is: the Responses API
+		// takes role and content items.
+		params := responses.ResponseNewParams{Model: t.Model, Temperature: temperature}
+		send = func(prompt json.RawMessage) error {
+			opts := append(slices.Clip(extra),
+				option.WithJSONSet("input", prompt),
+				option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens))
+			if *sc.Stream {
+				return client.Responses.NewStreaming(ctx, params, opts...).Err()
+			}
+			_, err := client.Responses.New(ctx, params, opts...)
+			return err
+		}
+	default:
+		params := openai.ChatCompletionNewParams{Model: t.Model, Temperature: temperature}
+		if *sc.Stream {
+			params.StreamOptions.IncludeUsage = openai.Bool(true)
+		}
+		send = func(prompt json.RawMessage) error {
+			opts := append(slices.Clip(extra),
+				option.WithJSONSet("messages", prompt),
+				option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens))
+			if *sc.Stream {
+				return client.Chat.Completions.NewStreaming(ctx, params, opts...).Err()
+			}
+			_, err := client.Chat.Completions.New(ctx, params, opts...)
+			return err
+		}
 	}
 	out := make([]preparedRequest, len(sc.messages))
 	for i, m := range sc.messages {
-		opts := append(slices.Clip(extra),
-			option.WithJSONSet("messages", m),
-			option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens))
 		got = preparedRequest{}
-		var err error
-		if *sc.Stream {
-			err = client.Chat.Completions.NewStreaming(context.Background(), params, opts...).Err()
-		} else {
-			_, err = client.Chat.Completions.New(context.Background(), params, opts...)
-		}
+		err := send(m)
 		if got.url == nil {
 			return nil, fmt.Errorf("scenario %s, prompt %d: openai-go built no request: %w", sc.Name, i+1, err)
 		}

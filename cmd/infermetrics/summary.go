@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/infermetrics/infermetrics"
 )
 
 // summarySchema names the format of summary.json.
@@ -23,10 +25,13 @@ type Summary struct {
 // windows and over runs. Warmups and interrupted attempts are never in
 // them.
 type Cell struct {
-	Target      string `json:"target"`
-	Model       string `json:"model"`
-	Provider    string `json:"provider"`
-	Scenario    string `json:"scenario"`
+	Target   string `json:"target"`
+	Model    string `json:"model"`
+	Provider string `json:"provider"`
+	Scenario string `json:"scenario"`
+	// API is the API the scenario called (Call.API): chat_completions or
+	// responses.
+	API         string `json:"api"`
 	Load        string `json:"load"`
 	LoadKind    string `json:"load_kind"`
 	Concurrency *int   `json:"concurrency"`
@@ -211,6 +216,7 @@ func cellFigures(k cellKey, trials []*Trial) Cell {
 	for _, t := range trials {
 		c.Model = cmp.Or(c.Model, t.Model)
 		c.Provider = cmp.Or(c.Provider, t.Call.Provider)
+		c.API = cmp.Or(c.API, t.Call.API)
 		c.Simulated = c.Simulated || t.Simulated
 		switch {
 		case t.Warmup:
@@ -309,6 +315,9 @@ func cellFigures(k cellKey, trials []*Trial) Cell {
 	if wall > 0 {
 		c.Throughput = new(float64(outTokens) / wall)
 	}
+	// Trials recorded before the command spoke the Responses API say no
+	// API: they were chat completions.
+	c.API = cmp.Or(c.API, infermetrics.APIChatCompletions)
 	return c
 }
 
