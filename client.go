@@ -142,7 +142,8 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	if kind == "" || req.Body == nil || req.Body == http.NoBody {
 		return next(req)
 	}
-	if in.noopTracer && in.cfg.onCall == nil && !in.inst.enabled(req.Context()) {
+	hooks := contextHooks(req.Context())
+	if in.noopTracer && in.cfg.onCall == nil && hooks == nil && !in.inst.enabled(req.Context()) {
 		return next(req) // telemetry is off: nothing would see the call
 	}
 	raw, err := readBody(req.Body, req.ContentLength)
@@ -152,6 +153,7 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 	}
 	info := request.Parse(raw)
 	o := in.newObserver(info, raw)
+	o.hooks = hooks
 	c := &o.call
 	c.API = kind
 	o.responses = kind == APIResponses
@@ -171,7 +173,7 @@ func (in *instrumentation) roundTrip(req *http.Request, next func(*http.Request)
 		}
 	}
 	ctx, span := in.startSpan(req.Context(), &o.req, c, raw)
-	if !span.IsRecording() && in.cfg.onCall == nil && !in.inst.enabled(ctx) {
+	if !span.IsRecording() && in.cfg.onCall == nil && hooks == nil && !in.inst.enabled(ctx) {
 		// Nobody would see this call: the span is not sampled, no metric
 		// records and there is no hook. Send the request as the
 		// application wrote it and leave the response alone.

@@ -47,6 +47,9 @@ type observer struct {
 	kind    respKind
 	ctx     context.Context
 	span    trace.Span
+	// hooks are the request context's functions (ContextWithOnCall),
+	// called after the client's hook.
+	hooks []func(*Call)
 
 	// stripping is set, before the body is handed out, when the library
 	// injected include_usage and so removes the usage chunk (strip.go).
@@ -159,6 +162,9 @@ func (o *observer) publish() {
 	endSpan(o.span, &o.call, &in.cfg)
 	in.inst.record(o.ctx, &o.call)
 	if fn := in.cfg.onCall; fn != nil {
+		callHook(fn, &o.call)
+	}
+	for _, fn := range o.hooks {
 		callHook(fn, &o.call)
 	}
 	o.mu.Lock()
