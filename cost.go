@@ -127,7 +127,8 @@ type priceBook struct {
 	exact map[string]Price
 	cat   *prices.Catalog
 
-	mu    sync.Mutex
+	// A client's calls all read cache: a hit takes no exclusive lock.
+	mu    sync.RWMutex
 	cache map[priceKey]priceHit
 }
 
@@ -156,9 +157,9 @@ func (b *priceBook) lookup(provider, model string) (rate, bool) {
 		return rate{Price: p}, true
 	}
 	k := priceKey{provider, model}
-	b.mu.Lock()
+	b.mu.RLock()
 	h, ok := b.cache[k]
-	b.mu.Unlock()
+	b.mu.RUnlock()
 	if ok {
 		return h.r, h.ok
 	}

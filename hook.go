@@ -5,6 +5,13 @@ import "context"
 // hooksKey is the context key of the functions [ContextWithOnCall] adds.
 type hooksKey struct{}
 
+// A hook is one function ContextWithOnCall added, and those added before
+// it.
+type hook struct {
+	fn   func(*Call)
+	prev *hook
+}
+
 // ContextWithOnCall returns a copy of ctx that carries fn: every HTTP
 // attempt of a request made with the returned context (or one derived
 // from it) through an instrumented client or transport calls fn with its
@@ -21,14 +28,20 @@ func ContextWithOnCall(ctx context.Context, fn func(*Call)) context.Context {
 	if fn == nil {
 		return ctx
 	}
-	prev := contextHooks(ctx)
-	hooks := make([]func(*Call), len(prev), len(prev)+1)
-	copy(hooks, prev)
-	return context.WithValue(ctx, hooksKey{}, append(hooks, fn))
+	return context.WithValue(ctx, hooksKey{}, &hook{fn: fn, prev: contextHooks(ctx)})
 }
 
-// contextHooks returns the functions ctx carries, in the order added.
-func contextHooks(ctx context.Context) []func(*Call) {
-	hooks, _ := ctx.Value(hooksKey{}).([]func(*Call))
-	return hooks
+// contextHooks returns the functions ctx carries, the last added first.
+func contextHooks(ctx context.Context) *hook {
+	h, _ := ctx.Value(hooksKey{}).(*hook)
+	return h
+}
+
+// call calls the functions in the order they were added.
+func (h *hook) call(c *Call) {
+	if h == nil {
+		return
+	}
+	h.prev.call(c)
+	callHook(h.fn, c)
 }

@@ -204,13 +204,21 @@ func handle(err error) {
 // modelGuard bounds the number of distinct response model names used as
 // metric attribute values.
 type modelGuard struct {
-	mu   sync.Mutex
+	// A client's calls all read seen: a name seen before takes no
+	// exclusive lock.
+	mu   sync.RWMutex
 	max  int
 	seen map[string]struct{}
 }
 
 func (g *modelGuard) admit(name string) string {
 	if name == "" {
+		return name
+	}
+	g.mu.RLock()
+	_, ok := g.seen[name]
+	g.mu.RUnlock()
+	if ok {
 		return name
 	}
 	g.mu.Lock()

@@ -49,7 +49,7 @@ type observer struct {
 	span    trace.Span
 	// hooks are the request context's functions (ContextWithOnCall),
 	// called after the client's hook.
-	hooks []func(*Call)
+	hooks *hook
 
 	// stripping is set, before the body is handed out, when the library
 	// injected include_usage and so removes the usage chunk (strip.go).
@@ -164,9 +164,7 @@ func (o *observer) publish() {
 	if fn := in.cfg.onCall; fn != nil {
 		callHook(fn, &o.call)
 	}
-	for _, fn := range o.hooks {
-		callHook(fn, &o.call)
-	}
+	o.hooks.call(&o.call)
 	o.mu.Lock()
 	o.published = true
 	o.releaseIfDone()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/infermetrics/infermetrics/internal/rxstamp"
@@ -60,38 +61,70 @@ type idleKey struct {
 const maxIdleKeys = 4096
 
 // idleTracker remembers when each server and model last finished a call.
-// It is safe for concurrent use.
+// It is safe for concurrent use. Every call reads it twice (at its start
+// and its end) and a client's calls share it, so those reads take no
+// exclusive lock: on a small machine with more threads than cores, a
+// thread preempted while holding one stalled every call behind it (the
+// bench harness's p99 lag at 256 streams, BENCHMARKS.md section 6). Only a
+// key's first call takes the write lock.
 type idleTracker struct {
-	mu   sync.Mutex
-	last map[idleKey]time.Time
+	mu   sync.RWMutex
+	last map[idleKey]*idleEntry
+}
+
+// An idleEntry holds when a call to its key last finished, as an offset
+// from idleEpoch (so that it keeps the monotonic clock), updated
+// atomically.
+type idleEntry struct{ at atomic.Int64 }
+
+// idleEpoch is the origin of idleEntry times.
+var idleEpoch = time.Now()
+
+// entry returns k's entry, nil if k was never seen.
+func (t *idleTracker) entry(k idleKey) *idleEntry {
+	t.mu.RLock()
+	e := t.last[k]
+	t.mu.RUnlock()
+	return e
 }
 
 // since returns how long k has been idle at now, and whether it was ever
 // seen.
 func (t *idleTracker) since(k idleKey, now time.Time) (time.Duration, bool) {
-	t.mu.Lock()
-	at, ok := t.last[k]
-	t.mu.Unlock()
-	if !ok {
+	e := t.entry(k)
+	if e == nil {
 		return 0, false
 	}
-	return max(now.Sub(at), 0), true
+	return max(now.Sub(idleEpoch)-time.Duration(e.at.Load()), 0), true
 }
 
 // done records that a call to k finished at at.
 func (t *idleTracker) done(k idleKey, at time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	prev, ok := t.last[k]
-	switch {
-	case ok && !at.After(prev):
-		return
-	case t.last == nil:
-		t.last = make(map[idleKey]time.Time)
-	case !ok && len(t.last) >= maxIdleKeys:
-		clear(t.last)
+	d := int64(at.Sub(idleEpoch))
+	e := t.entry(k)
+	if e == nil {
+		t.mu.Lock()
+		if e = t.last[k]; e == nil {
+			switch {
+			case t.last == nil:
+				t.last = make(map[idleKey]*idleEntry)
+			case len(t.last) >= maxIdleKeys:
+				clear(t.last)
+			}
+			e = new(idleEntry)
+			e.at.Store(d) // before any reader can see it
+			t.last[k] = e
+			t.mu.Unlock()
+			return
+		}
+		t.mu.Unlock()
 	}
-	t.last[k] = at
+	for {
+		prev := e.at.Load()
+		if d <= prev || e.at.CompareAndSwap(prev, d) {
+			return
+		}
+	}
 }
 
 // idleClass classes an idle time by the thresholds; seen is false for a
