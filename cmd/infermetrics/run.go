@@ -48,25 +48,18 @@ type runner struct {
 	before    func(*http.Request)
 }
 
-// A targetRun is one target's client side: a transport with a pool sized
-// to the target's largest load, the target's requests prepared per
-// scenario, and instrumented HTTP clients ("slots"), one per request in
-// flight, all over that transport. Each slot's WithOnCall hook hands its
-// Call to that slot alone, so a Call is never confused with another
-// request's.
+// A targetRun is one target's client side: an instrumented HTTP client
+// over a transport whose pool is sized to the target's largest load, and
+// the target's requests prepared per scenario. All of a target's requests
+// go through one instrumentation, as an application's would (the
+// library's idle tracking, Call.Idle, is per client); each request's
+// context hands its Call to that request alone (ContextWithOnCall).
 type targetRun struct {
 	t        Target
 	r        *runner
-	base     http.RoundTripper
+	hc       *http.Client
 	prepared map[*Scenario][]preparedRequest
-	mu       sync.Mutex
-	free     []*slot
 	calls    atomic.Int64 // sequence for prompts
-}
-
-type slot struct {
-	hc    *http.Client
-	calls chan *infermetrics.Call
 }
 
 // A skippedChunk stands in for openai.ChatCompletionChunk when the harness
@@ -92,7 +85,7 @@ func (keepOpen) Close() error { return nil }
 // that net/http keeps the connection for the next request: a body closed
 // before its end (the chunked body's terminator often comes in a segment
 // of its own, just after [DONE]) closes the connection, and the next
-// request of the slot then dials inside its lag. If the end has not come
+// request then dials inside its lag. If the end has not come
 // within 100ms the body is closed, and the connection with it, as before.
 func readToEnd(b io.ReadCloser) {
 	t := time.AfterFunc(100*time.Millisecond, func() { b.Close() })
@@ -133,7 +126,24 @@ func (r *runner) newTargetRun(t Target, loads []Load) (*targetRun, error) {
 		}
 		rt = tr
 	}
-	tr := &targetRun{t: t, r: r, base: rt, prepared: map[*Scenario][]preparedRequest{}}
+	opts := slices.Clip(r.telemetry)
+	if t.Provider != "" {
+		opts = append(opts, infermetrics.WithProvider(t.Provider))
+	}
+	if p := t.Price; p != nil {
+		opts = append(opts, infermetrics.WithPrice(t.Model, infermetrics.Price{Input: p.Input, CachedInput: p.CachedInput, Output: p.Output}))
+	}
+	rt = infermetrics.NewTransport(rt, opts...)
+	if fn := r.before; fn != nil {
+		// The test hook runs before the library sees the request: its time
+		// is harness lag.
+		next := rt
+		rt = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			fn(req)
+			return next.RoundTrip(req)
+		})
+	}
+	tr := &targetRun{t: t, r: r, hc: &http.Client{Transport: rt}, prepared: map[*Scenario][]preparedRequest{}}
 	keys := make([]string, 0, len(t.Extra))
 	for k := range t.Extra {
 		keys = append(keys, k)
@@ -157,67 +167,6 @@ func (r *runner) newTargetRun(t Target, loads []Load) (*targetRun, error) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
-
-// get returns a free slot, making one if none is free.
-func (tr *targetRun) get() *slot {
-	tr.mu.Lock()
-	if n := len(tr.free); n > 0 {
-		s := tr.free[n-1]
-		tr.free = tr.free[:n-1]
-		tr.mu.Unlock()
-		return s
-	}
-	tr.mu.Unlock()
-	return tr.newSlot()
-}
-
-// newSlot makes an instrumented client whose Calls go to it alone.
-func (tr *targetRun) newSlot() *slot {
-	s := &slot{calls: make(chan *infermetrics.Call, 1)}
-	opts := append([]infermetrics.Option{
-		infermetrics.WithOnCall(func(c *infermetrics.Call) {
-			select {
-			case s.calls <- c.Clone():
-			default: // a second call for one request: retries are off, so never
-			}
-		}),
-	}, tr.r.telemetry...)
-	if tr.t.Provider != "" {
-		opts = append(opts, infermetrics.WithProvider(tr.t.Provider))
-	}
-	if p := tr.t.Price; p != nil {
-		opts = append(opts, infermetrics.WithPrice(tr.t.Model, infermetrics.Price{Input: p.Input, CachedInput: p.CachedInput, Output: p.Output}))
-	}
-	rt := infermetrics.NewTransport(tr.base, opts...)
-	if fn := tr.r.before; fn != nil {
-		// The test hook runs before the library sees the request: its time
-		// is harness lag.
-		next := rt
-		rt = roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			fn(req)
-			return next.RoundTrip(req)
-		})
-	}
-	s.hc = &http.Client{Transport: rt}
-	return s
-}
-
-// reserve makes sure n slots exist, so that no request of a cell waits
-// for a client to be built.
-func (tr *targetRun) reserve(n int) {
-	tr.mu.Lock()
-	have := len(tr.free)
-	tr.mu.Unlock()
-	for range n - have {
-		tr.put(tr.newSlot())
-	}
-}
-
-func (tr *targetRun) put(s *slot) {
-	tr.mu.Lock()
-	tr.free = append(tr.free, s)
-	tr.mu.Unlock()
-}
 
 // A cellRun is one cell of the plan in one window.
 type cellRun struct {
@@ -248,13 +197,6 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 	if !r.admit() {
 		return false
 	}
-	s := c.tr.get()
-	defer c.tr.put(s)
-	select {
-	case <-s.calls: // a late Call of an earlier request that gave up on it
-	default:
-	}
-
 	var mu sync.Mutex
 	var wrote time.Time
 	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
@@ -265,11 +207,19 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 		}
 		mu.Unlock()
 	}}
-	ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(r.stop, trace), time.Duration(r.cfg.Timeout))
+	// The library hands this request's Call to calls alone.
+	calls := make(chan *infermetrics.Call, 1)
+	ctx := infermetrics.ContextWithOnCall(httptrace.WithClientTrace(r.stop, trace), func(c *infermetrics.Call) {
+		select {
+		case calls <- c.Clone():
+		default: // a second attempt for one request: retries are off, so never
+		}
+	})
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.cfg.Timeout))
 	sc := c.scenario
 	prepared := c.tr.prepared[sc]
 	n := int(c.tr.calls.Add(1) - 1)
-	resp, err := s.hc.Do(prepared[n%len(prepared)].newRequest(ctx))
+	resp, err := c.tr.hc.Do(prepared[n%len(prepared)].newRequest(ctx))
 	if err == nil {
 		if *sc.Stream && resp.StatusCode/100 == 2 {
 			// The stream is read as openai-go reads it, over skippedChunks,
@@ -290,7 +240,7 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 
 	var call *infermetrics.Call
 	select {
-	case call = <-s.calls:
+	case call = <-calls:
 	case <-time.After(10 * time.Second):
 		// The library delivers every attempt's Call; a missing one means
 		// the request never reached it (rejected while being built).
@@ -400,11 +350,6 @@ func (c *cellRun) run() {
 	cfg := c.tr.r.cfg
 	warmups, trials := plannedAttempts(cfg, c.load)
 	total := warmups + trials
-	if c.load.Kind == "rate" {
-		c.tr.reserve(16)
-	} else {
-		c.tr.reserve(c.load.Concurrency)
-	}
 	switch c.load.Kind {
 	case "sequential", "concurrency":
 		// Closed loop: N workers, each sending its next request as soon as

@@ -17,8 +17,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/infermetrics/infermetrics"
+	"github.com/infermetrics/infermetrics/infermetricstest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -298,4 +301,39 @@ warmups: 0
 	if n := conns.Load(); n != 1 {
 		t.Errorf("5 requests one after another opened %d connections, want 1", n)
 	}
+}
+
+// TestIdleIsPerTarget checks that the library's idle tracking (Call.Idle)
+// sees a target's requests as one client's: only the first request of
+// the run to the target is cold, whichever slot sends a later one.
+func TestIdleIsPerTarget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := servers{"t": infermetricstest.NewServerFunc(func(request) scenario { return answer(30*ms, "stop") })}
+		defer srv.close()
+		cfg := `
+targets: [{name: t, base_url: "http://t.invalid/v1", model: m}]
+scenarios: [{name: chat, prompts: [hi], max_tokens: 16}]
+loads: [sequential, concurrency=4]
+trials: 8
+warmups: 1
+`
+		out := filepath.Join(t.TempDir(), "run")
+		if _, err := bench(t.Context(), benchOptions{config: writeConfig(t, cfg), out: out, warmups: -1,
+			transport: srv.transport, progress: quiet{}}, io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		trials, err := readTrials(filepath.Join(out, "trials.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(trials) != 18 {
+			t.Fatalf("%d trials, want 18", len(trials))
+		}
+		for _, tr := range trials {
+			first := tr.Load == "sequential" && tr.Seq == 0
+			if (tr.Call.Idle == infermetrics.IdleCold) != first {
+				t.Errorf("%s attempt %d: idle %q (%.3fs)", tr.Load, tr.Seq, tr.Call.Idle, tr.Call.IdleTime)
+			}
+		}
+	})
 }
