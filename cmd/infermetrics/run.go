@@ -112,19 +112,28 @@ func (r *runner) newTargetRun(t Target, loads []Load) (*targetRun, error) {
 	if r.transport != nil {
 		rt = r.transport(t)
 	} else {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConns = 2 * n
-		tr.MaxIdleConnsPerHost = n
-		tr.MaxConnsPerHost = 0
-		// HTTP/1.1, one connection a stream, so that chunk times can be
-		// the kernel's receive times (on Linux).
-		tr.ForceAttemptHTTP2 = false
-		tr.Protocols = new(http.Protocols)
-		tr.Protocols.SetHTTP1(true)
-		if runtime.GOOS == "linux" {
-			tr.DialContext = infermetrics.ReceiveTimestamps(tr.DialContext)
+		k := (n + laneStreams - 1) / laneStreams
+		ls := make(lanes, k)
+		for i := range ls {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			per := (n + k - 1) / k
+			tr.MaxIdleConns = 2 * per
+			tr.MaxIdleConnsPerHost = per
+			tr.MaxConnsPerHost = 0
+			// HTTP/1.1, one connection a stream, so that chunk times can be
+			// the kernel's receive times (on Linux).
+			tr.ForceAttemptHTTP2 = false
+			tr.Protocols = new(http.Protocols)
+			tr.Protocols.SetHTTP1(true)
+			if runtime.GOOS == "linux" {
+				tr.DialContext = infermetrics.ReceiveTimestamps(tr.DialContext)
+			}
+			ls[i] = tr
 		}
-		rt = tr
+		rt = ls
+		if k == 1 {
+			rt = ls[0]
+		}
 	}
 	opts := slices.Clip(r.telemetry)
 	if t.Provider != "" {
@@ -164,6 +173,26 @@ func (r *runner) newTargetRun(t Target, loads []Load) (*targetRun, error) {
 	return tr, nil
 }
 
+// laneStreams is how many of a target's streams share one transport's
+// connection pool.
+const laneStreams = 32
+
+// lanes spread a target's requests over transports of their own, each
+// with its connection pool: net/http's pool has one mutex, which every
+// request takes to get a connection and every response's end to return
+// it, and with hundreds of streams ending together that mutex queued
+// them. A request goes to the lane its context names (laneKey): a
+// closed-loop worker or a burst's goroutine always the same, so each
+// keeps its connection.
+type lanes []http.RoundTripper
+
+type laneKey struct{}
+
+func (l lanes) RoundTrip(req *http.Request) (*http.Response, error) {
+	i, _ := req.Context().Value(laneKey{}).(int)
+	return l[i%len(l)].RoundTrip(req)
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
@@ -192,7 +221,7 @@ func (r *runner) admit() bool {
 // attempt sends one request of cell c, planned for scheduled, waits for
 // its end and records it. It reports false when the request was not
 // started: the run is stopping or capped.
-func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
+func (c *cellRun) attempt(lane, seq int, warmup bool, scheduled time.Time) bool {
 	r := c.tr.r
 	if !r.admit() {
 		return false
@@ -215,7 +244,7 @@ func (c *cellRun) attempt(seq int, warmup bool, scheduled time.Time) bool {
 		default: // a second attempt for one request: retries are off, so never
 		}
 	})
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.cfg.Timeout))
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, laneKey{}, lane), time.Duration(r.cfg.Timeout))
 	sc := c.scenario
 	prepared := c.tr.prepared[sc]
 	n := int(c.tr.calls.Add(1) - 1)
@@ -355,11 +384,11 @@ func (c *cellRun) run() {
 		// Closed loop: N workers, each sending its next request as soon as
 		// the last one ends, which is when it is scheduled.
 		var wg sync.WaitGroup
-		for range c.load.N {
+		for w := range c.load.N {
 			wg.Go(func() {
 				for {
 					seq := int(c.seq.Add(1) - 1)
-					if seq >= total || !c.attempt(seq, seq < warmups, time.Now()) {
+					if seq >= total || !c.attempt(w, seq, seq < warmups, time.Now()) {
 						return
 					}
 				}
@@ -382,13 +411,13 @@ func (c *cellRun) run() {
 				break
 			}
 			at := at
-			wg.Go(func() { c.attempt(seq, seq < warmups, at) })
+			wg.Go(func() { c.attempt(seq, seq, seq < warmups, at) })
 		}
 		wg.Wait()
 	case "burst":
 		seq := 0
 		for ; seq < warmups; seq++ {
-			if !c.attempt(seq, true, time.Now()) {
+			if !c.attempt(0, seq, true, time.Now()) {
 				return
 			}
 		}
@@ -402,7 +431,7 @@ func (c *cellRun) run() {
 				wg.Go(func() {
 					ready.Done()
 					<-release
-					c.attempt(seq+i, false, at)
+					c.attempt(i, seq+i, false, at)
 				})
 			}
 			ready.Wait()
@@ -417,7 +446,7 @@ func (c *cellRun) run() {
 	case "cold":
 		// Idle, then one request, repeated.
 		for seq := range total {
-			if !sleepCtx(c.tr.r.stop, c.load.Idle) || !c.attempt(seq, false, time.Now()) {
+			if !sleepCtx(c.tr.r.stop, c.load.Idle) || !c.attempt(0, seq, false, time.Now()) {
 				return
 			}
 		}

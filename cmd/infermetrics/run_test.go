@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -91,11 +92,11 @@ warmups: 0
 			t.Fatal(err)
 		}
 		c := &cellRun{tr: tr, scenario: &cfg.Scenarios[0], load: load}
-		c.attempt(0, true, time.Now()) // the slot, pools and caches
+		c.attempt(0, 0, true, time.Now()) // the slot, pools and caches
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		a := testing.AllocsPerRun(20, func() {
-			if !c.attempt(1, false, time.Now()) {
+			if !c.attempt(0, 1, false, time.Now()) {
 				t.Fatal("attempt not started")
 			}
 		})
@@ -242,7 +243,7 @@ warmups: 0
 		c := &cellRun{tr: tr, scenario: &cfg.Scenarios[0], load: load}
 		b.ReportAllocs()
 		for b.Loop() {
-			c.attempt(1, false, time.Now())
+			c.attempt(0, 1, false, time.Now())
 		}
 	})
 	b.Run("plain", func(b *testing.B) {
@@ -336,4 +337,64 @@ warmups: 1
 			}
 		}
 	})
+}
+
+// TestLanesKeepConnections checks that a target's requests, spread over
+// several transports (lanes) past laneStreams concurrent streams, still
+// keep one connection a closed-loop worker: 64 workers sending 4 requests
+// each open 64 connections, over 2 lanes.
+func TestLanesKeepConnections(t *testing.T) {
+	var conns atomic.Int32
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}`+"\n\n")
+		io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	cfg := fmt.Sprintf(`
+targets: [{name: t, base_url: %q, model: m, api_key_env: INFERMETRICS_NO_KEY}]
+scenarios: [{name: chat, prompts: [hi], max_tokens: 16}]
+loads: [concurrency=64]
+trials: 192
+warmups: 64
+`, ts.URL+"/v1")
+	s, err := bench(t.Context(), benchOptions{config: writeConfig(t, cfg), out: filepath.Join(t.TempDir(), "run"), warmups: -1, progress: quiet{}}, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Cells[0]; c.Succeeded != 192 {
+		t.Fatalf("%d of 192 succeeded", c.Succeeded)
+	}
+	if n := conns.Load(); n != 64 {
+		t.Errorf("64 workers opened %d connections, want 64", n)
+	}
+}
+
+// TestLanesRoute checks that a request goes to the lane its context
+// names, modulo the number of lanes, and to the first without one.
+func TestLanesRoute(t *testing.T) {
+	var got []int
+	l := make(lanes, 3)
+	for i := range l {
+		l[i] = roundTripFunc(func(*http.Request) (*http.Response, error) {
+			got = append(got, i)
+			return nil, errors.New("no network")
+		})
+	}
+	for _, lane := range []int{0, 1, 2, 3, 7} {
+		req, _ := http.NewRequestWithContext(context.WithValue(context.Background(), laneKey{}, lane), "POST", "http://x/v1/chat/completions", nil)
+		l.RoundTrip(req)
+	}
+	req, _ := http.NewRequest("POST", "http://x/v1/chat/completions", nil)
+	l.RoundTrip(req)
+	if want := []int{0, 1, 2, 0, 1, 0}; !slices.Equal(got, want) {
+		t.Errorf("lanes %v, want %v", got, want)
+	}
 }
