@@ -116,9 +116,13 @@ func (r *runner) newTargetRun(t Target, loads []Load) (*targetRun, error) {
 		ls := make(lanes, k)
 		for i := range ls {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
+			// Room for twice a lane's streams: a request that waited for a
+			// dial takes a connection freed meanwhile, and the dialed one
+			// goes idle; a pool with no room for it would close it, and a
+			// later request would dial inside its lag.
 			per := (n + k - 1) / k
 			tr.MaxIdleConns = 2 * per
-			tr.MaxIdleConnsPerHost = per
+			tr.MaxIdleConnsPerHost = 2 * per
 			tr.MaxConnsPerHost = 0
 			// HTTP/1.1, one connection a stream, so that chunk times can be
 			// the kernel's receive times (on Linux).
@@ -382,13 +386,34 @@ func (c *cellRun) run() {
 	switch c.load.Kind {
 	case "sequential", "concurrency":
 		// Closed loop: N workers, each sending its next request as soon as
-		// the last one ends, which is when it is scheduled.
+		// the last one ends, which is when it is scheduled. No measured
+		// request starts before every warmup has ended: a connection a
+		// warmup opened would otherwise go to a warmup still waiting for
+		// its own dial, and the measured request would dial instead.
+		warm := make(chan struct{})
+		var warmed atomic.Int64
+		if warmups == 0 {
+			close(warm)
+		}
 		var wg sync.WaitGroup
 		for w := range c.load.N {
 			wg.Go(func() {
 				for {
 					seq := int(c.seq.Add(1) - 1)
-					if seq >= total || !c.attempt(w, seq, seq < warmups, time.Now()) {
+					if seq >= total {
+						return
+					}
+					if seq >= warmups {
+						select {
+						case <-warm:
+						case <-c.tr.r.stop.Done():
+						}
+					}
+					ok := c.attempt(w, seq, seq < warmups, time.Now())
+					if seq < warmups && warmed.Add(1) == int64(warmups) {
+						close(warm)
+					}
+					if !ok {
 						return
 					}
 				}

@@ -339,44 +339,6 @@ warmups: 1
 	})
 }
 
-// TestLanesKeepConnections checks that a target's requests, spread over
-// several transports (lanes) past laneStreams concurrent streams, still
-// keep one connection a closed-loop worker: 64 workers sending 4 requests
-// each open 64 connections, over 2 lanes.
-func TestLanesKeepConnections(t *testing.T) {
-	var conns atomic.Int32
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}`+"\n\n")
-		io.WriteString(w, "data: [DONE]\n\n")
-	}))
-	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	ts.Start()
-	defer ts.Close()
-	cfg := fmt.Sprintf(`
-targets: [{name: t, base_url: %q, model: m, api_key_env: INFERMETRICS_NO_KEY}]
-scenarios: [{name: chat, prompts: [hi], max_tokens: 16}]
-loads: [concurrency=64]
-trials: 192
-warmups: 64
-`, ts.URL+"/v1")
-	s, err := bench(t.Context(), benchOptions{config: writeConfig(t, cfg), out: filepath.Join(t.TempDir(), "run"), warmups: -1, progress: quiet{}}, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := s.Cells[0]; c.Succeeded != 192 {
-		t.Fatalf("%d of 192 succeeded", c.Succeeded)
-	}
-	if n := conns.Load(); n != 64 {
-		t.Errorf("64 workers opened %d connections, want 64", n)
-	}
-}
-
 // TestLanesRoute checks that a request goes to the lane its context
 // names, modulo the number of lanes, and to the first without one.
 func TestLanesRoute(t *testing.T) {
