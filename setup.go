@@ -202,9 +202,15 @@ func span(start, done time.Duration) time.Duration {
 // first token.
 func (st *setupTimes) apply(c *Call) {
 	c.ConnTraced, c.ConnReused = st.traced, st.reused
-	c.DNSTime = span(st.dnsStart, st.dnsDone)
-	c.ConnectTime = span(st.connectStart, st.connectDone)
-	c.TLSTime = span(st.tlsStart, st.tlsDone)
+	if !st.reused {
+		// A request sent on a reused connection may still have seen a
+		// dial's events: net/http dials when no connection is idle, and
+		// hands the request one returned meanwhile if that comes first.
+		// That dial's connection is not this attempt's.
+		c.DNSTime = span(st.dnsStart, st.dnsDone)
+		c.ConnectTime = span(st.connectStart, st.connectDone)
+		c.TLSTime = span(st.tlsStart, st.tlsDone)
+	}
 	c.TimeToRequestWritten = st.wroteRequest
 	c.TimeToResponseHeaders = st.firstByte
 	if c.TokenChunks > 0 && st.wroteRequest > 0 && c.TimeToFirstToken >= st.wroteRequest {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -200,4 +201,44 @@ func TestIdleThresholds(t *testing.T) {
 			infermetrics.Instrument(infermetrics.WithIdleThresholds(bad[0], bad[1]))
 		}()
 	}
+}
+
+// racedDial is a transport that reports, on the request's trace, what
+// net/http reports when a request found no idle connection, started a
+// dial, and was handed a connection another request returned before the
+// dial finished: the dial's events, then GotConn with a reused connection.
+// The dialed connection is not this request's; the answer comes from srv.
+type racedDial struct{ srv http.RoundTripper }
+
+func (r racedDial) RoundTrip(req *http.Request) (*http.Response, error) {
+	tr := httptrace.ContextClientTrace(req.Context())
+	tr.DNSStart(httptrace.DNSStartInfo{Host: "x"})
+	tr.ConnectStart("tcp", "127.0.0.1:1")
+	time.Sleep(5 * ms)
+	tr.GotConn(httptrace.GotConnInfo{Reused: true, WasIdle: true})
+	tr.DNSDone(httptrace.DNSDoneInfo{})
+	time.Sleep(5 * ms)
+	tr.ConnectDone("tcp", "127.0.0.1:1", nil)
+	tr.WroteRequest(httptrace.WroteRequestInfo{})
+	return r.srv.RoundTrip(req)
+}
+
+// TestConnectionSetupRacedDial checks that an attempt sent on a reused
+// connection reports no setup time, even when net/http started a dial for
+// it that another request's returned connection beat: the documented
+// "zero when there was none".
+func TestConnectionSetupRacedDial(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := infermetricstest.NewServer()
+		defer srv.Close()
+		var got *infermetrics.Call
+		client := newClient(racedDial{srv.Transport()}, infermetrics.Instrument(
+			infermetrics.WithOnCall(func(c *infermetrics.Call) { got = c.Clone() })))
+		if _, err := client.Chat.Completions.New(context.Background(), chatParams("m")); err != nil {
+			t.Fatal(err)
+		}
+		if got == nil || !got.ConnTraced || !got.ConnReused || got.DNSTime != 0 || got.ConnectTime != 0 || got.TLSTime != 0 {
+			t.Fatalf("call %+v: want traced, reused, and no DNS, connect or TLS time", got)
+		}
+	})
 }
