@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,18 +65,17 @@ func prepare(t Target, extra []option.RequestOption, sc *Scenario) ([]preparedRe
 		temperature = openai.Float(v)
 	}
 	ctx := context.Background()
-	// send has openai-go build the request for the scenario's API;
-	// prompt is the messages array.
-	var send func(prompt json.RawMessage) error
+	// send has openai-go build the request for the scenario's API, with
+	// the prompt set into promptField.
+	promptField := "messages"
+	var send func(opts []option.RequestOption) error
 	switch sc.API {
 	case infermetrics.APIResponses:
 		// The messages array is the input as it is: the Responses API
 		// takes role and content items.
+		promptField = "input"
 		params := responses.ResponseNewParams{Model: t.Model, Temperature: temperature}
-		send = func(prompt json.RawMessage) error {
-			opts := append(slices.Clip(extra),
-				option.WithJSONSet("input", prompt),
-				option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens))
+		send = func(opts []option.RequestOption) error {
 			if *sc.Stream {
 				return client.Responses.NewStreaming(ctx, params, opts...).Err()
 			}
@@ -89,10 +87,7 @@ func prepare(t Target, extra []option.RequestOption, sc *Scenario) ([]preparedRe
 		if *sc.Stream {
 			params.StreamOptions.IncludeUsage = openai.Bool(true)
 		}
-		send = func(prompt json.RawMessage) error {
-			opts := append(slices.Clip(extra),
-				option.WithJSONSet("messages", prompt),
-				option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens))
+		send = func(opts []option.RequestOption) error {
 			if *sc.Stream {
 				return client.Chat.Completions.NewStreaming(ctx, params, opts...).Err()
 			}
@@ -103,7 +98,9 @@ func prepare(t Target, extra []option.RequestOption, sc *Scenario) ([]preparedRe
 	out := make([]preparedRequest, len(sc.messages))
 	for i, m := range sc.messages {
 		got = preparedRequest{}
-		err := send(m)
+		err := send(append(slices.Clip(extra),
+			option.WithJSONSet(promptField, m),
+			option.WithJSONSet(sc.MaxTokensField, sc.MaxTokens)))
 		if got.url == nil {
 			return nil, fmt.Errorf("scenario %s, prompt %d: openai-go built no request: %w", sc.Name, i+1, err)
 		}

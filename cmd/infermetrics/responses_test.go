@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
@@ -96,6 +98,19 @@ warmups: 1
 		w := s.Cells[1]
 		if w.Scenario != "whole" || w.API != "responses" || w.Trials != 6 || w.Succeeded != 6 || w.Useful != 6 {
 			t.Errorf("whole cell: %+v", w)
+		}
+
+		f, err := os.Open(filepath.Join(out, "summary.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head := rows[0]; head[len(head)-1] != "api" || len(rows) != 3 || rows[1][len(head)-1] != "responses" {
+			t.Errorf("summary.csv: %q", rows)
 		}
 
 		trials, err := readTrials(filepath.Join(out, "trials.jsonl"))

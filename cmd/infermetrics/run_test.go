@@ -318,15 +318,7 @@ loads: [sequential, concurrency=4]
 trials: 8
 warmups: 1
 `
-		out := filepath.Join(t.TempDir(), "run")
-		if _, err := bench(t.Context(), benchOptions{config: writeConfig(t, cfg), out: out, warmups: -1,
-			transport: srv.transport, progress: quiet{}}, io.Discard, io.Discard); err != nil {
-			t.Fatal(err)
-		}
-		trials, err := readTrials(filepath.Join(out, "trials.jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		trials := benchTrials(t, srv, cfg)
 		if len(trials) != 18 {
 			t.Fatalf("%d trials, want 18", len(trials))
 		}
@@ -359,4 +351,61 @@ func TestLanesRoute(t *testing.T) {
 	if want := []int{0, 1, 2, 0, 1, 0}; !slices.Equal(got, want) {
 		t.Errorf("lanes %v, want %v", got, want)
 	}
+}
+
+// TestMeasuredAfterWarmups checks that a closed loop's measured requests
+// start only once every warmup has ended: the warmups here take 10ms to
+// 100ms, and no measured request may be scheduled before the slowest ends.
+func TestMeasuredAfterWarmups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := servers{"t": infermetricstest.NewServerFunc(func(r request) scenario {
+			if r.N < 4 {
+				return answer(time.Duration(1+r.N*3)*10*ms, "stop")
+			}
+			return answer(10*ms, "stop")
+		})}
+		defer srv.close()
+		cfg := `
+targets: [{name: t, base_url: "http://t.invalid/v1", model: m}]
+scenarios: [{name: chat, prompts: [hi], max_tokens: 16}]
+loads: [concurrency=4]
+trials: 8
+warmups: 4
+`
+		trials := benchTrials(t, srv, cfg)
+		var lastWarmup time.Time
+		for _, tr := range trials {
+			if tr.Warmup && tr.End.After(lastWarmup) {
+				lastWarmup = tr.End
+			}
+		}
+		measured := 0
+		for _, tr := range trials {
+			if tr.Warmup {
+				continue
+			}
+			measured++
+			if tr.Scheduled.Before(lastWarmup) {
+				t.Errorf("measured attempt %d scheduled %v before the last warmup ended", tr.Seq, lastWarmup.Sub(tr.Scheduled))
+			}
+		}
+		if measured != 8 {
+			t.Errorf("%d measured attempts, want 8", measured)
+		}
+	})
+}
+
+// benchTrials runs cfg against srv and returns the trials it recorded.
+func benchTrials(t *testing.T, srv servers, cfg string) []Trial {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "run")
+	if _, err := bench(t.Context(), benchOptions{config: writeConfig(t, cfg), out: out, warmups: -1,
+		transport: srv.transport, progress: quiet{}}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	trials, err := readTrials(filepath.Join(out, "trials.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trials
 }

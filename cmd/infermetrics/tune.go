@@ -8,11 +8,8 @@ import (
 )
 
 // The Go runtime's settings for a bench run, where the environment sets
-// none. Measured at 256 concurrent streams on 2 cores, three runs each
-// (BENCHMARKS.md section 6): the harness lag's p99 was 0.9–2.0 ms
-// (phase-locked streams) and 0.9–1.2 ms (staggered) with the defaults (2
-// Ps, GOGC 100), 1.3–1.5 and 0.6–0.7 ms with 8 Ps, 0.4–1.9 and 0.5–0.8 ms
-// with GOGC 400, and 0.6–0.8 and 0.4–0.5 ms with both.
+// none. BENCHMARKS.md section 6 has the harness lag each gives, alone and
+// together, at 256 streams on 2 cores.
 const (
 	// benchMinProcs is the fewest Ps (GOMAXPROCS) a bench run uses. With
 	// one P a core on a small machine, a request whose goroutine blocks
